@@ -1,0 +1,370 @@
+"""The canonical form of a URL: one article, one URL.
+
+A page fetched from an onion mirror is known by its canonical clearnet URL.
+:func:`normalize_url` maps a URL to that identity, in this order:
+
+a. strip surrounding whitespace; resolve against ``base`` if relative;
+b. accept http and https only (anything else raises :class:`InvalidUrl`);
+c. lower-case and IDNA-encode the host, drop a trailing dot, default ports
+   and ``user:password@``;
+d. map an exactly known mirror host (or a subdomain of one) to its canonical
+   domain, keeping the subdomain labels;
+e. give hosts of a known site the site's scheme (https);
+f. strip global tracking parameters everywhere, a site's on its own hosts;
+g. apply w3lib's ``canonicalize_url`` conventions (sorted query, normalized
+   percent-encoding, no fragment, dot segments resolved, ``/`` for an empty path).
+
+>>> normalize_url("http://www.nytimes3xbfgragh.onion/2016/12/05/world/a.html?rref=x&pgtype=collection#c")
+'https://www.nytimes.com/2016/12/05/world/a.html'
+>>> normalize_url("//static01.graylady3jvrrxbe.onion/images/x.jpg", base="http://www.nytimes3xbfgragh.onion/")
+'https://static01.nyt.com/images/x.jpg'
+>>> normalize_url("https://docs.python.org/3/?version=3&utm_source=x")
+'https://docs.python.org/3/?version=3'
+>>> normalize_url("http://www.nytimes3xbfgragx.onion/a")  # a lookalike is left alone
+'http://www.nytimes3xbfgragx.onion/a'
+>>> fetch_url("https://www.nytimes.com/2016/a.html?smid=tw", "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd")
+'https://www.nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd.onion/2016/a.html'
+
+Identity and fetch address are different things: :func:`fetch_url` gives
+the address on a mirror at which a canonical URL is fetched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit
+
+from w3lib.url import canonicalize_url
+
+from crawler.rules import Mirror, Rules, Site, load_rules
+
+__all__ = [
+    "Change",
+    "Explanation",
+    "InvalidUrl",
+    "Normalizer",
+    "default_normalizer",
+    "explain_url",
+    "fetch_url",
+    "normalize_url",
+]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# WHATWG URL parsing strips leading/trailing C0 controls and spaces, and drops tabs/newlines.
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
+_HOST_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+# Parts that w3lib's canonicalize_url leaves exactly as they are (checked by the
+# differential property test): such URLs take the fast path, the rest go to w3lib.
+_PLAIN_PATH_RE = re.compile(r"/[A-Za-z0-9\-._~!$'()*,:@/]*")
+_PLAIN_QUERY_PART_RE = re.compile(r"[A-Za-z0-9\-._~]*")
+_NESTED_URL_RE = re.compile(r"https?://", re.IGNORECASE)
+
+
+class InvalidUrl(ValueError):
+    """A URL that cannot be normalized: not http(s), or not parseable."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change :func:`explain_url` reports: which step, what, by which rule."""
+
+    step: str
+    change: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.change} ({self.rule})"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The canonical form of ``url`` and every change that led to it."""
+
+    url: str
+    canonical: str
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+
+class Normalizer:
+    """Normalizes URLs with one set of rules; results are cached (LRU).
+
+    >>> Normalizer().normalize("HTTP://WWW.NYTIMES.COM:80/a?b=2&a=1")
+    'https://www.nytimes.com/a?a=1&b=2'
+    """
+
+    def __init__(self, rules: Rules | None = None, cache_size: int = 1 << 16) -> None:
+        self.rules = rules or load_rules()
+        self.normalize = lru_cache(maxsize=cache_size)(self._normalize_uncached)
+
+    def normalize(self, url: str, base: str | None = None) -> str:  # replaced per instance
+        """Return the canonical form of ``url`` (see the module docstring)."""
+        return self._normalize_uncached(url, base)
+
+    def explain(self, url: str, base: str | None = None) -> Explanation:
+        """Like :meth:`normalize`, listing each change and the rule behind it."""
+        changes: list[Change] = []
+        canonical = self._run(url, base, changes)
+        return Explanation(url, canonical, tuple(changes))
+
+    def mirror_for_host(self, host: str) -> Mirror | None:
+        """The known mirror serving ``host`` (``<sub>.<onion>.onion``), or None."""
+        host = host.lower().rstrip(".")
+        if not host.endswith(".onion"):
+            return None
+        return self.rules.mirror_for_label(host[:-6].rpartition(".")[2])
+
+    def site_for_url(self, canonical_url: str) -> Site | None:
+        """The site a canonical URL belongs to, or None."""
+        host = urlsplit(canonical_url).hostname or ""
+        return self.rules.site_for_host(host)
+
+    def fetch_url(self, url: str, mirror: Mirror | str, scheme: str = "https") -> str | None:
+        """The address at which ``url`` is fetched on ``mirror``, or None.
+
+        ``url`` is normalized first, so a mirror URL, a canonical URL or one with
+        tracking parameters all give the same address. None means the URL is not
+        served by that mirror (another site, or a host the mirror does not map).
+        """
+        if isinstance(mirror, str):
+            found = self.rules.mirror_for_label(mirror.lower().removesuffix(".onion"))
+            if found is None:
+                raise ValueError(f"{mirror!r} is not a known mirror")
+            mirror = found
+        canonical = self.normalize(url)
+        parts = urlsplit(canonical)
+        host = parts.hostname or ""
+        if host == mirror.domain:
+            onion_host = mirror.host
+        elif host.endswith("." + mirror.domain):
+            onion_host = host[: -len(mirror.domain)] + mirror.host
+        else:
+            return None
+        port = f":{parts.port}" if parts.port else ""
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{scheme}://{onion_host}{port}{parts.path}{query}"
+
+    # -- the steps -------------------------------------------------------------
+
+    def _normalize_uncached(self, url: str, base: str | None = None) -> str:
+        return self._run(url, base, None)
+
+    def _run(self, url: str, base: str | None, log: list[Change] | None) -> str:
+        if not isinstance(url, str):
+            raise InvalidUrl(f"a URL must be a str, not {type(url).__name__}")
+        text = _absolute(url, base, log)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:
+            raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            raise InvalidUrl(f"not an http(s) URL: {url!r}")
+        host, port = _host_and_port(url, scheme, parts.netloc, log)
+        host, port = self._map_mirror(host, port, log)
+        site = self.rules.site_for_host(host)
+        if site is not None and scheme != site.scheme:
+            _note(log, "scheme", f"{scheme} -> {site.scheme}", f"{_file(site)} site.scheme")
+            if port == _DEFAULT_PORTS[site.scheme]:
+                port = None
+            scheme = site.scheme
+        netloc = host if port is None else f"{host}:{port}"
+        pairs = self._strip_tracking(parts.query, site, log)
+        if parts.fragment and log is not None:
+            _note(log, "fragment", f"dropped #{parts.fragment}", "canonical form")
+        return _canonical_form(scheme, netloc, parts.path, pairs, text, log)
+
+    def _map_mirror(
+        self, host: str, port: int | None, log: list[Change] | None
+    ) -> tuple[str, int | None]:
+        if not host.endswith(".onion"):
+            return host, port
+        sub, _, label = host[:-6].rpartition(".")
+        mirror = self.rules.mirror_for_label(label)
+        if mirror is None:
+            return host, port
+        mapped = f"{sub}.{mirror.domain}" if sub else mirror.domain
+        rule = f"{mirror.site}.toml mirrors {mirror.host}: {mirror.note}".rstrip(": ")
+        _note(log, "host", f"{host} -> {mapped}", rule)
+        if port is not None:
+            _note(log, "port", f"dropped :{port}", "a mirror's port is not the site's")
+        return mapped, None
+
+    def _strip_tracking(
+        self, query: str, site: Site | None, log: list[Change] | None
+    ) -> list[str]:
+        """The query's ``name=value`` pieces that are kept, nested URLs mapped."""
+        if not query:
+            return []
+        kept = []
+        global_rule = self.rules.global_tracking
+        site_rule = site.tracking if site is not None else None
+        for piece in query.split("&"):
+            if not piece:
+                continue
+            name, eq, value = piece.partition("=")
+            if "%" in name or "+" in name:
+                name = unquote_plus(name)
+            rule = global_rule.matches(name)
+            where = "global.toml"
+            if rule is None and site_rule:
+                rule = site_rule.matches(name)
+                where = _file(site)
+            if rule is not None:
+                _note(log, "query", f"removed {name}", f"{where} tracking: {rule}")
+                continue
+            if value and ("onion" in value or "ONION" in value):
+                piece = self._map_nested(piece, name, eq, value, log)
+            kept.append(piece)
+        return kept
+
+    def _map_nested(
+        self, piece: str, name: str, eq: str, value: str, log: list[Change] | None
+    ) -> str:
+        """Map a mirror URL nested in a parameter value (``redirect_uri=...``)."""
+        nested = unquote_plus(value)
+        if not _NESTED_URL_RE.match(nested):
+            return piece
+        try:
+            mapped = self._run(nested, None, None)
+        except InvalidUrl:
+            return piece
+        if mapped == nested:
+            return piece
+        _note(log, "query", f"{name}: nested {nested} -> {mapped}", "nested URL")
+        return f"{quote(name, safe='')}{eq}{quote(mapped, safe='')}"
+
+
+def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
+    text = url.strip(_C0_AND_SPACE)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.translate(_TAB_NEWLINE)
+    if not text:
+        raise InvalidUrl("empty URL")
+    if base is not None and not _looks_absolute(text):
+        joined = urljoin(base.strip(_C0_AND_SPACE), text)
+        _note(log, "resolve", f"{text} -> {joined}", f"relative to {base}")
+        return joined
+    return text
+
+
+def _looks_absolute(text: str) -> bool:
+    head = text[:6].lower()
+    return head.startswith("http:") or head.startswith("https:")
+
+
+def _host_and_port(
+    url: str, scheme: str, netloc: str, log: list[Change] | None
+) -> tuple[str, int | None]:
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        _note(log, "userinfo", f"dropped {userinfo}@", "credentials are not identity")
+    host, port = _split_port(url, netloc)
+    original = host
+    # An IPv6 literal is only lower-cased: w3lib normalizes the address itself.
+    host = host.lower() if host.startswith("[") else _clean_host(url, host)
+    if host != original and log is not None:
+        _note(log, "host", f"{original} -> {host}", "lower case, IDNA, no trailing dot")
+    if port == _DEFAULT_PORTS[scheme]:
+        _note(log, "port", f"dropped :{port}", f"default port of {scheme}")
+        port = None
+    return host, port
+
+
+def _split_port(url: str, netloc: str) -> tuple[str, int | None]:
+    host, colon, port_text = netloc.rpartition(":")
+    if not colon or "]" in port_text:
+        return netloc, None
+    if not port_text:
+        return host, None
+    if not port_text.isascii() or not port_text.isdigit() or int(port_text) > 65535:
+        raise InvalidUrl(f"bad port {port_text!r} in {url!r}")
+    return host, int(port_text)
+
+
+def _clean_host(url: str, host: str) -> str:
+    host = host.lower().rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidUrl(f"bad international host name in {url!r}") from None
+    if not _HOST_RE.fullmatch(host):
+        raise InvalidUrl(f"bad host name {host!r} in {url!r}")
+    return host
+
+
+def _canonical_form(
+    scheme: str, netloc: str, path: str, pairs: list[str], text: str, log: list[Change] | None
+) -> str:
+    path = path or "/"
+    if _is_plain(path, pairs):
+        if len(pairs) > 1:
+            pairs = sorted(_split_pair(p) for p in pairs)
+            query = "&".join(f"{k}={v}" for k, v in pairs)
+        else:
+            query = "=".join(_split_pair(pairs[0])) if pairs else ""
+        canonical = f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
+    else:
+        rebuilt = f"{scheme}://{netloc}{path}"
+        # The "#" ends the URL where it ended: w3lib strips trailing spaces otherwise.
+        canonical = canonicalize_url(f"{rebuilt}?{'&'.join(pairs)}#" if pairs else f"{rebuilt}#")
+    if log is not None:
+        before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
+        if canonical != before:
+            _note(log, "canonical form", f"{before} -> {canonical}", "w3lib canonicalize_url conventions")
+    return canonical
+
+
+def _is_plain(path: str, pairs: list[str]) -> bool:
+    if not _PLAIN_PATH_RE.fullmatch(path) or "/." in path:
+        return False
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if not _PLAIN_QUERY_PART_RE.fullmatch(name) or not _PLAIN_QUERY_PART_RE.fullmatch(value):
+            return False
+    return True
+
+
+def _split_pair(pair: str) -> tuple[str, str]:
+    name, _, value = pair.partition("=")
+    return name, value
+
+
+def _note(log: list[Change] | None, step: str, change: str, rule: str) -> None:
+    if log is not None:
+        log.append(Change(step, change, rule))
+
+
+def _file(site: Site | None) -> str:
+    return f"{site.key}.toml" if site is not None else "global.toml"
+
+
+@lru_cache(maxsize=1)
+def default_normalizer() -> Normalizer:
+    """The normalizer for the bundled rules, shared by the module-level functions."""
+    return Normalizer()
+
+
+def normalize_url(url: str, base: str | None = None, *, rules: Rules | None = None) -> str:
+    """The canonical form of ``url`` (resolved against ``base`` if relative).
+
+    Raises :class:`InvalidUrl` (a ValueError) for anything that is not an
+    http(s) URL. ``rules`` defaults to the bundled rules.
+    """
+    normalizer = default_normalizer() if rules is None else Normalizer(rules)
+    return normalizer.normalize(url, base)
+
+
+def explain_url(url: str, base: str | None = None, *, rules: Rules | None = None) -> Explanation:
+    """The canonical form of ``url`` with each change and the rule behind it."""
+    normalizer = default_normalizer() if rules is None else Normalizer(rules)
+    return normalizer.explain(url, base)
+
+
+def fetch_url(url: str, mirror: Mirror | str, scheme: str = "https", *, rules: Rules | None = None) -> str | None:
+    """The address of ``url`` on ``mirror`` (an onion label or Mirror), or None."""
+    normalizer = default_normalizer() if rules is None else Normalizer(rules)
+    return normalizer.fetch_url(url, mirror, scheme)

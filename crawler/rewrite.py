@@ -1,0 +1,152 @@
+"""Rewrite every URL in a document to its canonical form.
+
+:func:`rewrite_text` finds absolute http(s) URLs in HTML, Markdown, JSON,
+JavaScript or plain text, and replaces each with :func:`~crawler.normalize.normalize_url`'s
+answer, written back in the escaping it came in (``&amp;`` in HTML attributes,
+``\\/`` in JSON). Known mirror host names left anywhere else (JSON-LD, bare
+host names, protocol-relative URLs) are mapped too. With ``base``, relative
+``href``/``src`` values become absolute canonical URLs. Every byte that is not
+part of a URL stays as it was.
+
+>>> rewrite_text('<a href="http://www.nytimes3xbfgragh.onion/a.html?rref=x&amp;region=y&amp;q=1">')
+'<a href="https://www.nytimes.com/a.html?q=1">'
+>>> rewrite_text('{"url":"https:\\\\/\\\\/www.nytimes3xbfgragh.onion\\\\/2016\\\\/a.html"}')
+'{"url":"https:\\\\/\\\\/www.nytimes.com\\\\/2016\\\\/a.html"}'
+>>> rewrite_text('See [Aleppo](/2016/a.html?smid=tw).', base="http://www.nytimes3xbfgragh.onion/")
+'See [Aleppo](/2016/a.html?smid=tw).'
+>>> rewrite_text('<img src="/i.jpg">', base="http://static01.graylady3jvrrxbe.onion/")
+'<img src="https://static01.nyt.com/i.jpg">'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from crawler.normalize import InvalidUrl, Normalizer, default_normalizer
+
+__all__ = ["Rewriter", "rewrite_text"]
+
+_SLASH = r"(?:/|\\/|\\u002[fF])"
+# An absolute URL, possibly JSON-escaped; ends at whitespace, quotes, brackets.
+_URL_RE = re.compile(
+    rf"""[hH][tT][tT][pP][sS]?:{_SLASH}{_SLASH}(?:[^\s"'<>`{{}}|\\^\[\]()]|\\/|\\u00[0-9a-fA-F]{{2}})+"""
+)
+_ATTR_RE = re.compile(
+    r"""(?<=[\s"'])(?:href|src|action|poster|data-src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
+    re.IGNORECASE,
+)
+_TRAILING_PUNCT = ".,;:!?*_"
+_ENTITY_STOPS = ("&quot;", "&lt;", "&gt;", "&#34;", "&#39;", "&apos;")
+_NOT_FETCHABLE = ("#", "mailto:", "javascript:", "data:", "tel:", "about:")
+
+
+class Rewriter:
+    """Rewrites documents with one :class:`~crawler.normalize.Normalizer`."""
+
+    def __init__(self, normalizer: Normalizer | None = None) -> None:
+        self.normalizer = normalizer or default_normalizer()
+        self._host_re = _mirror_host_regex(self.normalizer)
+
+    def rewrite(self, text: str, base: str | None = None) -> str:
+        """``text`` with every URL canonical (see the module docstring)."""
+        if base is not None:
+            text = _ATTR_RE.sub(self._attribute_replacer(base), text)
+        text = _URL_RE.sub(self._replace_url, text)
+        if self._host_re is not None and ".onion" in text.lower():
+            text = self._host_re.sub(self._replace_host, text)
+        return text
+
+    def _replace_url(self, match: re.Match[str]) -> str:
+        raw = match.group(0)
+        url, tail = _split_tail(raw)
+        decoded, escapes = _unescape(url)
+        try:
+            canonical = self.normalizer.normalize(decoded)
+        except InvalidUrl:
+            return raw
+        return _escape(canonical, escapes) + tail
+
+    def _attribute_replacer(self, base: str) -> Callable[[re.Match[str]], str]:
+        def replace(match: re.Match[str]) -> str:
+            group = 1 if match.group(1) is not None else 2 if match.group(2) is not None else 3
+            value = match.group(group)
+            if not value or _is_absolute(value) or value.lower().startswith(_NOT_FETCHABLE):
+                return match.group(0)
+            decoded, escapes = _unescape(value)
+            try:
+                canonical = self.normalizer.normalize(decoded, base)
+            except InvalidUrl:
+                return match.group(0)
+            start, end = match.span(group)
+            whole = match.group(0)
+            offset = match.start(0)
+            return whole[: start - offset] + _escape(canonical, escapes) + whole[end - offset :]
+
+        return replace
+
+    def _replace_host(self, match: re.Match[str]) -> str:
+        mirror = self.normalizer.rules.mirror_for_label(match.group(1).lower())
+        return mirror.domain if mirror is not None else match.group(0)
+
+
+def _is_absolute(value: str) -> bool:
+    head = value[:8].lower()
+    return head.startswith("http:") or head.startswith("https:")
+
+
+def _split_tail(raw: str) -> tuple[str, str]:
+    """Separate what follows a URL but was caught with it: entities, punctuation."""
+    cut = len(raw)
+    if "&" in raw:
+        for stop in _ENTITY_STOPS:
+            index = raw.find(stop)
+            if index != -1:
+                cut = min(cut, index)
+    url = raw[:cut].rstrip(_TRAILING_PUNCT)
+    return url, raw[len(url) :]
+
+
+def _unescape(url: str) -> tuple[str, tuple[str, ...]]:
+    """Undo HTML/JSON escaping of ``&`` and ``/``; return the escapes to redo."""
+    escapes = []
+    if "&amp;" in url:
+        url = url.replace("&amp;", "&")
+        escapes.append("&amp;")
+    if "\\" in url:
+        for escaped, plain in (("\\/", "/"), ("\\u002F", "/"), ("\\u002f", "/"), ("\\u0026", "&")):
+            if escaped in url:
+                url = url.replace(escaped, plain)
+                escapes.append(escaped)
+    return url, tuple(escapes)
+
+
+def _escape(url: str, escapes: tuple[str, ...]) -> str:
+    for escaped in escapes:
+        plain = "&" if escaped in ("&amp;", "\\u0026") else "/"
+        url = url.replace(plain, escaped)
+    return url
+
+
+def _mirror_host_regex(normalizer: Normalizer) -> re.Pattern[str] | None:
+    labels = sorted((m.onion for m in normalizer.rules.mirrors), key=len, reverse=True)
+    if not labels:
+        return None
+    # A label glued to letters or digits on its left is another onion (a lookalike),
+    # except right after an escaped slash (%2F, \u002F).
+    return re.compile(
+        rf"(?:(?<![A-Za-z0-9-])|(?<=%2[fF])|(?<=u002[fF]))({'|'.join(labels)})\.onion(?![A-Za-z0-9-])",
+        re.IGNORECASE,
+    )
+
+
+@lru_cache(maxsize=1)
+def _default_rewriter() -> Rewriter:
+    return Rewriter()
+
+
+def rewrite_text(text: str, base: str | None = None, *, normalizer: Normalizer | None = None) -> str:
+    """Return ``text`` with every URL in canonical form (see the module docstring)."""
+    rewriter = _default_rewriter() if normalizer is None else Rewriter(normalizer)
+    return rewriter.rewrite(text, base)

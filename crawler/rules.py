@@ -1,0 +1,351 @@
+"""Load and validate the rules: which onion mirrors map to which site, and which
+query parameters are tracking noise.
+
+Rules are data, one TOML file per site plus ``global.toml`` (see ``rules/``).
+Everything is checked when loaded; a mistake raises :class:`RuleError` naming
+the file, the key and the problem.
+
+>>> rules = load_rules()
+>>> rules.mirror_for_label("nytimes3xbfgragh").domain
+'nytimes.com'
+>>> rules.site_for_host("static01.nyt.com").name
+'The New York Times'
+>>> rules.site_for_host("nytimes.com.evil.example") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tldextract
+
+from crawler.onion import InvalidOnionAddress, onion_version
+
+__all__ = [
+    "Mirror",
+    "ParamRule",
+    "RuleError",
+    "Rules",
+    "Site",
+    "bundled_rules_dir",
+    "load_rules",
+]
+
+GLOBAL_FILE = "global.toml"
+
+# Only the bundled Public Suffix List snapshot: a rules check never goes online.
+_TLD_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used: the message names file, key and problem."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = str(path), key, problem
+        super().__init__(f"{path}: {key}: {problem}")
+
+
+@dataclass(frozen=True)
+class ParamRule:
+    """Query parameter names to strip: exact names, prefixes, anchored patterns."""
+
+    names: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def matches(self, name: str) -> str | None:
+        """Return a description of the rule that strips ``name``, or None."""
+        if name in self.names:
+            return name
+        for prefix in self.prefixes:
+            if name.startswith(prefix):
+                return f"{prefix}*"
+        for pattern in self.patterns:
+            if pattern.fullmatch(name):
+                return f"/{pattern.pattern}/"
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.prefixes or self.patterns)
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """An onion address that serves a site: ``<sub>.<onion>`` is ``<sub>.<domain>``."""
+
+    onion: str  # the 16 or 56 character label, without ".onion"
+    domain: str
+    site: str  # the Site.key it belongs to
+    version: int
+    note: str = ""
+    source: str = ""
+
+    @property
+    def host(self) -> str:
+        return f"{self.onion}.onion"
+
+
+@dataclass(frozen=True)
+class Site:
+    """One news organisation: its canonical domains, mirrors and rules."""
+
+    key: str
+    name: str
+    domains: tuple[str, ...]
+    scheme: str
+    mirrors: tuple[Mirror, ...]
+    tracking: ParamRule
+    article_patterns: tuple[re.Pattern[str], ...]
+    path: str
+
+    def is_article_path(self, path: str) -> bool:
+        """True when a canonical URL path is an article page of this site."""
+        return any(p.search(path) for p in self.article_patterns)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """All sites and the global tracking parameters, indexed for lookups."""
+
+    sites: tuple[Site, ...]
+    global_tracking: ParamRule
+    directory: str
+    _mirrors: Mapping[str, Mirror] = field(repr=False, default_factory=dict)
+    _sites_by_domain: Mapping[str, Site] = field(repr=False, default_factory=dict)
+
+    def mirror_for_label(self, label: str) -> Mirror | None:
+        """The mirror whose onion label is exactly ``label`` (lower case)."""
+        return self._mirrors.get(label)
+
+    @property
+    def mirrors(self) -> tuple[Mirror, ...]:
+        return tuple(self._mirrors.values())
+
+    def site_for_host(self, host: str) -> Site | None:
+        """The site whose canonical domain is ``host`` or a parent of it."""
+        sites = self._sites_by_domain
+        if host in sites:
+            return sites[host]
+        index = host.find(".")
+        while index != -1:
+            site = sites.get(host[index + 1 :])
+            if site is not None:
+                return site
+            index = host.find(".", index + 1)
+        return None
+
+    def site(self, key: str) -> Site:
+        for site in self.sites:
+            if site.key == key:
+                return site
+        raise KeyError(key)
+
+
+def bundled_rules_dir() -> Path:
+    """The rules folder shipped with the package (``rules/`` in a checkout)."""
+    checkout = Path(__file__).resolve().parent.parent / "rules"
+    if (checkout / GLOBAL_FILE).is_file():
+        return checkout
+    return Path(str(resources.files("crawler.rules")))
+
+
+def load_rules(directory: str | Path | None = None) -> Rules:
+    """Load and validate every ``*.toml`` file in ``directory`` (default: bundled)."""
+    path = Path(directory) if directory else bundled_rules_dir()
+    return _load_rules_cached(str(path.resolve()))
+
+
+@cache
+def _load_rules_cached(directory: str) -> Rules:
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise RuleError(folder, "RULES_DIR", "not a folder")
+    global_path = folder / GLOBAL_FILE
+    if not global_path.is_file():
+        raise RuleError(global_path, GLOBAL_FILE, "missing: the global rules file is required")
+    global_tracking = _parse_global(global_path, _read_toml(global_path))
+    sites = tuple(
+        _parse_site(p, _read_toml(p))
+        for p in sorted(folder.glob("*.toml"))
+        if p.name != GLOBAL_FILE
+    )
+    return Rules(
+        sites=sites,
+        global_tracking=global_tracking,
+        directory=directory,
+        _mirrors=_index_mirrors(sites),
+        _sites_by_domain=_index_domains(sites),
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(path, "(syntax)", str(exc)) from None
+
+
+def _index_mirrors(sites: Iterable[Site]) -> dict[str, Mirror]:
+    index: dict[str, Mirror] = {}
+    files: dict[str, str] = {}
+    for site in sites:
+        for mirror in site.mirrors:
+            if mirror.onion in index:
+                raise RuleError(
+                    site.path,
+                    "mirrors.onion",
+                    f"{mirror.host} is already a mirror in {files[mirror.onion]}",
+                )
+            index[mirror.onion] = mirror
+            files[mirror.onion] = site.path
+    return index
+
+
+def _index_domains(sites: Iterable[Site]) -> dict[str, Site]:
+    index: dict[str, Site] = {}
+    for site in sites:
+        for domain in site.domains:
+            if domain in index:
+                raise RuleError(
+                    site.path, "site.domains", f"{domain} is already claimed by {index[domain].path}"
+                )
+            index[domain] = site
+    return index
+
+
+# -- schema checks --------------------------------------------------------------
+
+_GLOBAL_KEYS = {"tracking": dict, "sources": list}
+_TABLE_LISTS = {"mirrors"}  # lists of tables; every other list holds strings
+_SITE_KEYS = {"site": dict, "mirrors": list, "tracking": dict, "articles": dict}
+_SITE_TABLE_KEYS = {"name": str, "domains": list, "scheme": str, "source": str}
+_MIRROR_KEYS = {"onion": str, "domain": str, "note": str, "source": str}
+_TRACKING_KEYS = {
+    "params": list,
+    "prefixes": list,
+    "patterns": list,
+    "keep": list,
+    "sources": list,
+    "note": str,
+}
+_ARTICLE_KEYS = {"patterns": list, "note": str}
+
+
+def _check_table(
+    path: Path, prefix: str, table: Mapping[str, Any], schema: Mapping[str, type], required: Iterable[str] = ()
+) -> None:
+    for key, value in table.items():
+        where = f"{prefix}{key}"
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
+            raise RuleError(path, where, f"unknown key (allowed: {allowed})")
+        expected = schema[key]
+        if not isinstance(value, expected):
+            raise RuleError(path, where, f"must be a {expected.__name__}, not {type(value).__name__}")
+        if expected is list and key not in _TABLE_LISTS and not all(isinstance(i, str) for i in value):
+            raise RuleError(path, where, "must be a list of strings")
+    for key in required:
+        if key not in table:
+            raise RuleError(path, f"{prefix}{key}", "missing")
+
+
+def _parse_global(path: Path, data: dict[str, Any]) -> ParamRule:
+    _check_table(path, "", data, _GLOBAL_KEYS, required=["tracking"])
+    return _parse_tracking(path, data["tracking"])
+
+
+def _parse_tracking(path: Path, table: Mapping[str, Any]) -> ParamRule:
+    _check_table(path, "tracking.", table, _TRACKING_KEYS)
+    for key in ("params", "prefixes"):
+        for item in table.get(key, []):
+            if not item or item != item.strip() or "&" in item or "=" in item:
+                raise RuleError(path, f"tracking.{key}", f"{item!r} is not a parameter name")
+    return ParamRule(
+        names=frozenset(table.get("params", [])),
+        prefixes=tuple(table.get("prefixes", [])),
+        patterns=tuple(_compile(path, "tracking.patterns", p) for p in table.get("patterns", [])),
+    )
+
+
+def _compile(path: Path, key: str, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise RuleError(path, key, f"bad regular expression {pattern!r}: {exc}") from None
+
+
+def _registrable(path: Path, key: str, domain: str) -> str:
+    if domain != domain.lower().strip().rstrip("."):
+        raise RuleError(path, key, f"{domain!r} must be lower case, with no trailing dot")
+    parts = _TLD_EXTRACT(domain)
+    if not parts.suffix or parts.top_domain_under_public_suffix != domain:
+        raise RuleError(
+            path,
+            key,
+            f"{domain!r} is not a registrable domain "
+            f"(the registrable domain is {parts.top_domain_under_public_suffix or 'none'!r})",
+        )
+    return domain
+
+
+def _parse_site(path: Path, data: dict[str, Any]) -> Site:
+    _check_table(path, "", data, _SITE_KEYS, required=["site", "tracking", "articles"])
+    table = data["site"]
+    _check_table(path, "site.", table, _SITE_TABLE_KEYS, required=["name", "domains", "scheme"])
+    if table["scheme"] not in ("https", "http"):
+        raise RuleError(path, "site.scheme", f"{table['scheme']!r} is not http or https")
+    if not table["domains"]:
+        raise RuleError(path, "site.domains", "names no domain")
+    domains = tuple(_registrable(path, "site.domains", d) for d in table["domains"])
+    mirrors = tuple(
+        _parse_mirror(path, index, entry, path.stem, domains)
+        for index, entry in enumerate(data.get("mirrors", []))
+    )
+    articles = data["articles"]
+    _check_table(path, "articles.", articles, _ARTICLE_KEYS, required=["patterns"])
+    return Site(
+        key=path.stem,
+        name=table["name"],
+        domains=domains,
+        scheme=table["scheme"],
+        mirrors=mirrors,
+        tracking=_parse_tracking(path, data["tracking"]),
+        article_patterns=tuple(_compile(path, "articles.patterns", p) for p in articles["patterns"]),
+        path=str(path),
+    )
+
+
+def _parse_mirror(
+    path: Path, index: int, entry: Any, site_key: str, domains: tuple[str, ...]
+) -> Mirror:
+    prefix = f"mirrors[{index}]."
+    if not isinstance(entry, dict):
+        raise RuleError(path, f"mirrors[{index}]", "must be a table")
+    _check_table(path, prefix, entry, _MIRROR_KEYS, required=["onion", "domain"])
+    onion = entry["onion"].removesuffix(".onion")
+    if onion != onion.lower() or "." in onion:
+        raise RuleError(path, f"{prefix}onion", f"{entry['onion']!r} must be a bare lower-case onion address")
+    try:
+        version = onion_version(onion)
+    except InvalidOnionAddress as exc:
+        raise RuleError(path, f"{prefix}onion", str(exc)) from None
+    domain = entry["domain"]
+    if not any(domain == d or domain.endswith("." + d) for d in domains):
+        raise RuleError(path, f"{prefix}domain", f"{domain!r} is not one of the site's domains {list(domains)}")
+    return Mirror(
+        onion=onion,
+        domain=domain,
+        site=site_key,
+        version=version,
+        note=entry.get("note", ""),
+        source=entry.get("source", ""),
+    )

@@ -1,0 +1,93 @@
+"""Property tests: normalize_url over open-ended URLs."""
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from w3lib.url import canonicalize_url
+
+from crawler.normalize import InvalidUrl, default_normalizer, normalize_url
+from crawler.rewrite import rewrite_text
+
+RULES = default_normalizer().rules
+MIRROR_HOSTS = [m.host for m in RULES.mirrors]
+TRACKING = sorted(RULES.global_tracking.names) + sorted(RULES.site("nytimes").tracking.names)
+PLAIN_HOSTS = ["example.com", "docs.python.org", "a-b.example.org", "x1.test", "127.0.0.1"]
+
+segment_chars = st.sampled_from(
+    list("abcXYZ019-._~!$'()*,:@;=+&%[]| é/") + ["%2F", "%7e", "%41", "%zz", "%C3%A9", ".."]
+)
+query_chars = st.sampled_from(list("abcXYZ019-._~!$'()*,:@;+/?% é") + ["%20", "%3D", "%26", "%2f", "%zz"])
+text_of = lambda chars, size: st.lists(chars, max_size=size).map("".join)  # noqa: E731
+pairs = st.lists(
+    st.tuples(st.one_of(text_of(query_chars, 6), st.sampled_from(TRACKING + ["version", "ref", "page"])),
+              st.one_of(st.none(), text_of(query_chars, 8))),
+    max_size=5,
+)
+
+
+def render_query(items):
+    return "&".join(k if v is None else f"{k}={v}" for k, v in items)
+
+
+@st.composite
+def urls(draw, hosts=None, with_tracking=True):
+    scheme = draw(st.sampled_from(["http", "https", "HTTP", "hTTps"]))
+    if hosts is None:
+        sub = draw(st.sampled_from(["", "www.", "static01.", "WWW."]))
+        others = ["www.nytimes.com", "nyt.com", "nytimes3xbfgragx.onion"]
+        host = draw(st.sampled_from(MIRROR_HOSTS + PLAIN_HOSTS + others))
+        host = sub + host
+    else:
+        host = draw(st.sampled_from(hosts))
+    port = draw(st.sampled_from(["", ":80", ":443", ":8080"])) if hosts is None else ""
+    path = "/" + "/".join(draw(st.lists(text_of(segment_chars, 6), max_size=4)))
+    query = render_query(draw(pairs)) if with_tracking else render_query(
+        [(k, v) for k, v in draw(pairs) if k not in TRACKING]
+    )
+    fragment = draw(st.sampled_from(["", "#", "#frag", "#a/b?c"]))
+    return f"{scheme}://{host}{port}{path}{'?' + query if query else ''}{fragment}"
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(urls())
+@example("http://www.nytimes3xbfgragh.onion/a?rref=1&b=%zz")
+def test_idempotent(url):
+    once = normalize_url(url)
+    assert normalize_url(once) == once
+
+
+@settings(max_examples=600)
+@given(urls())
+def test_no_known_mirror_host_survives(url):
+    result = normalize_url(url).lower()
+    for host in MIRROR_HOSTS:
+        assert host not in result
+
+
+@settings(max_examples=600)
+@given(st.text(max_size=80), st.one_of(st.none(), st.text(max_size=30), urls()))
+@example("http://[::1", None)
+@example("http://a:b@/", None)
+@example("https://%", None)
+def test_arbitrary_text_raises_only_value_error(text, base):
+    try:
+        result = normalize_url(text, base)
+    except InvalidUrl:
+        return
+    assert result.startswith(("http://", "https://"))
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=200))
+def test_rewrite_text_never_raises_and_keeps_plain_text(text):
+    out = rewrite_text(text)
+    if "http" not in text.lower() and ".onion" not in text.lower():
+        assert out == text
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(urls(hosts=PLAIN_HOSTS, with_tracking=False))
+@example("http://example.com/a/../b?b=2&a=1")
+@example("http://example.com/?a=b=c&c")
+@example("http://example.com/%7e?x=%2f")
+def test_same_answer_as_w3lib_when_nothing_maps_or_strips(url):
+    assert normalize_url(url) == canonicalize_url(url)

@@ -1,0 +1,125 @@
+"""Rule files: the bundled ones load; every kind of mistake names file, key and problem."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crawler.onion import is_valid_onion
+from crawler.rules import RuleError, bundled_rules_dir, load_rules
+
+GOOD_SITE = """
+[site]
+name = "Example News"
+domains = ["example.com"]
+scheme = "https"
+
+[[mirrors]]
+onion = "{onion}"
+domain = "example.com"
+note = "test"
+
+[tracking]
+params = ["ref"]
+
+[articles]
+patterns = ['^/story/']
+"""
+V3 = "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd"
+OTHER_V3 = "p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd"
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    shutil.copy(bundled_rules_dir() / "global.toml", tmp_path / "global.toml")
+    return tmp_path
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_bundled_rules_load_and_are_valid():
+    rules = load_rules()
+    assert {"nytimes", "bbc", "dw", "propublica", "guardian"} <= {s.key for s in rules.sites}
+    for mirror in rules.mirrors:
+        assert is_valid_onion(mirror.onion), mirror
+    nyt = rules.site("nytimes")
+    assert {m.onion for m in nyt.mirrors} == {"nytimes3xbfgragh", "graylady3jvrrxbe", V3}
+    assert rules.mirror_for_label("graylady3jvrrxbe").domain == "nyt.com"
+    assert "rref" in nyt.tracking.names and "contentPlacement" in nyt.tracking.names
+    assert rules.global_tracking.matches("utm_source") == "utm_*"
+    assert rules.global_tracking.matches("ref") is None  # meaning-bearing: never global
+
+
+def test_never_mapped_onions_are_absent():
+    rules = load_rules()
+    for onion in (
+        "ej3kv4ebuugcmuwxctx5ic7zxh73rnxt42soi3tdneu2c2em55thufqd",  # NYT SecureDrop
+        "nyt2sl3njavkomjxqe2e5nz6bsqv56yqbwkvhpmfn5jwh4pyccmjibad",  # certificate logs only
+    ):
+        assert rules.mirror_for_label(onion) is None
+
+
+def test_article_patterns():
+    nyt = load_rules().site("nytimes")
+    assert nyt.is_article_path("/2016/12/05/world/middleeast/russia-lavrov-kerry-aleppo-rebels.html")
+    assert nyt.is_article_path("/video/world/100000004788877/aleppo.html")
+    assert not nyt.is_article_path("/section/world")
+    assert not nyt.is_article_path("/by/jane-doe")
+
+
+def test_rules_dir_setting_points_elsewhere(rules_dir):
+    write(rules_dir, "example.toml", GOOD_SITE.format(onion=V3))
+    rules = load_rules(rules_dir)
+    assert [s.key for s in rules.sites] == ["example"]
+    assert rules.mirror_for_label(V3).domain == "example.com"
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "problem"),
+    [
+        (lambda t: t.replace('name = "Example News"', 'name = "X"\ncolour = "red"'), "site.colour", "unknown key"),
+        (lambda t: t.replace('scheme = "https"', "scheme = 443"), "site.scheme", "must be a str"),
+        (lambda t: t.replace('scheme = "https"', 'scheme = "ftp"'), "site.scheme", "not http or https"),
+        (lambda t: t.replace(V3, V3[:-1] + "a"), "mirrors[0].onion", "v3"),
+        (lambda t: t.replace(V3, "nytimes3xbfgrag"), "mirrors[0].onion", "16 (v2) or 56 (v3)"),
+        (lambda t: t.replace('domains = ["example.com"]', 'domains = ["co.uk"]'), "site.domains", "registrable"),
+        (lambda t: t.replace('["example.com"]', '["www.example.com"]'), "site.domains", "registrable"),
+        (lambda t: t.replace('domain = "example.com"', 'domain = "evil.com"'), "mirrors[0].domain", "not one of"),
+        (lambda t: t.replace("params = [\"ref\"]", "params = [1]"), "tracking.params", "list of strings"),
+        (lambda t: t.replace("'^/story/'", "'(unclosed'"), "articles.patterns", "bad regular expression"),
+        (lambda t: t.replace("[articles]\npatterns = ['^/story/']", ""), "articles", "missing"),
+        (lambda t: t + "\n[[[broken", "(syntax)", ""),
+    ],
+)
+def test_bad_rule_file_names_file_key_and_problem(rules_dir, edit, key, problem):
+    path = write(rules_dir, "example.toml", edit(GOOD_SITE.format(onion=V3)))
+    with pytest.raises(RuleError) as info:
+        load_rules(rules_dir)
+    assert info.value.path == str(path)
+    assert info.value.key == key
+    assert problem in info.value.problem
+    assert str(path) in str(info.value) and key in str(info.value)
+
+
+def test_same_onion_in_two_files(rules_dir):
+    write(rules_dir, "a.toml", GOOD_SITE.format(onion=V3))
+    second = GOOD_SITE.format(onion=V3).replace("example.com", "example.org")
+    write(rules_dir, "b.toml", second)
+    with pytest.raises(RuleError, match=r"b\.toml: mirrors\.onion: .* already a mirror in .*a\.toml"):
+        load_rules(rules_dir)
+
+
+def test_missing_global_file(tmp_path):
+    write(tmp_path, "a.toml", GOOD_SITE.format(onion=OTHER_V3))
+    with pytest.raises(RuleError, match="global.toml"):
+        load_rules(tmp_path)
+
+
+def test_bad_global_file(rules_dir):
+    write(rules_dir, "global.toml", "[tracking]\nparams = ['a']\nprefix = ['b']\n")
+    with pytest.raises(RuleError, match=r"global\.toml: tracking\.prefix: unknown key"):
+        load_rules(rules_dir)
