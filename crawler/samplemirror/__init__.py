@@ -1,0 +1,79 @@
+"""A sample New York Times onion mirror that runs on loopback, with stand-in proxies.
+
+Newcomers can crawl it without Tor, and the test-suite measures crawls
+against its ground truth:
+
+* :mod:`.site` -- :func:`build_site` generates a deterministic NYT-shaped
+  site (dated article paths, video pages, navigation pages, a dead link, a
+  redirect, a flaky page, a PDF, a page with broken UTF-8, ``robots.txt``)
+  whose links to other articles come in ten URL shapes (mirror hosts,
+  tracking parameters, odd case, default ports, fragments, relative and
+  protocol-relative forms, canonical clearnet URLs).  The returned
+  :class:`SampleSite` renders every page and knows the answers:
+  ``article_urls()``, ``related(path)``, ``depth_of(url)``.
+* :mod:`.server` -- :class:`MirrorServer` serves a site over HTTP for any
+  ``Host`` header and records each request.
+* :mod:`.proxies` -- :class:`RecordingHttpProxy` and
+  :class:`RecordingSocks5Server` stand in for Tor: they forward requests for
+  the mirror's onion hosts to the server, refuse other hosts, and record
+  whether clients sent host names (as they must for ``.onion``) or addresses.
+
+Run everything from the command line with ``python -m crawler.samplemirror``.
+Only the standard library is used.
+"""
+
+from .proxies import (
+    DEFAULT_ALLOWED_HOSTS,
+    ProxyRequest,
+    RecordingHttpProxy,
+    RecordingSocks5Server,
+    hosts_asked,
+    is_ip_literal,
+)
+from .server import MirrorServer
+from .site import (
+    BAD_CHECKSUM_V3,
+    CANONICAL_HOST,
+    DEAD_PATH,
+    LINK_SHAPES,
+    LOOKALIKE,
+    MIRROR_V2,
+    MIRROR_V3,
+    OFFSITE_URL,
+    PDF_PATH,
+    REDIRECT_PATH,
+    SECTIONS,
+    SHAPE_NAMES,
+    Article,
+    Link,
+    SampleSite,
+    build_site,
+    canonical,
+)
+
+__all__ = [
+    "BAD_CHECKSUM_V3",
+    "CANONICAL_HOST",
+    "DEAD_PATH",
+    "DEFAULT_ALLOWED_HOSTS",
+    "LINK_SHAPES",
+    "LOOKALIKE",
+    "MIRROR_V2",
+    "MIRROR_V3",
+    "OFFSITE_URL",
+    "PDF_PATH",
+    "REDIRECT_PATH",
+    "SECTIONS",
+    "SHAPE_NAMES",
+    "Article",
+    "Link",
+    "MirrorServer",
+    "ProxyRequest",
+    "RecordingHttpProxy",
+    "RecordingSocks5Server",
+    "SampleSite",
+    "build_site",
+    "canonical",
+    "hosts_asked",
+    "is_ip_literal",
+]

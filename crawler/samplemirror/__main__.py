@@ -1,0 +1,64 @@
+"""Run the sample mirror and both proxies on 127.0.0.1 until SIGTERM/SIGINT.
+
+Usage::
+
+    python -m crawler.samplemirror [--articles N] [--seed S] [--delay SECONDS]
+                                   [--http-port P] [--socks-port P]
+
+Prints one line per service (mirror, HTTP proxy, SOCKS5 proxy, start URL),
+flushes stdout, then serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from .proxies import RecordingHttpProxy, RecordingSocks5Server
+from .server import MirrorServer
+from .site import MIRROR_V3, build_site
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m crawler.samplemirror",
+        description="Serve a sample NYT onion mirror behind recording HTTP and SOCKS5 proxies.",
+    )
+    parser.add_argument("--articles", type=int, default=40, help="number of articles (default 40)")
+    parser.add_argument("--seed", type=int, default=7, help="site generator seed (default 7)")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds of latency per request")
+    parser.add_argument("--http-port", type=int, default=0, help="HTTP proxy port (0 = any free)")
+    parser.add_argument("--socks-port", type=int, default=0, help="SOCKS5 port (0 = any free)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start everything, print the addresses, serve until a signal arrives."""
+    args = parse_args(argv)
+    if args.articles < 1:
+        print("--articles must be at least 1", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    site = build_site(args.articles, args.seed)
+    mirror = MirrorServer(site, delay=args.delay)
+    http_proxy = RecordingHttpProxy(mirror.address, port=args.http_port)
+    socks_proxy = RecordingSocks5Server(mirror.address, port=args.socks_port)
+    with mirror, http_proxy, socks_proxy:
+        print(f"mirror server: {mirror.url}")
+        print(f"http proxy: {http_proxy.url}")
+        print(f"socks5 proxy: {socks_proxy.url}")
+        print(f"start url: http://{MIRROR_V3}/")
+        sys.stdout.flush()
+        while not done.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
