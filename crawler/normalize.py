@@ -49,6 +49,7 @@ __all__ = [
     "explain_url",
     "fetch_url",
     "normalize_url",
+    "normalizer_for",
 ]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -342,10 +343,15 @@ def _file(site: Site | None) -> str:
     return f"{site.key}.toml" if site is not None else "global.toml"
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=8)
+def normalizer_for(rules_dir: str | None = None) -> Normalizer:
+    """The shared normalizer (and its cache) for a rules folder; None is the bundled one."""
+    return Normalizer(load_rules(rules_dir))
+
+
 def default_normalizer() -> Normalizer:
     """The normalizer for the bundled rules, shared by the module-level functions."""
-    return Normalizer()
+    return normalizer_for(None)
 
 
 def normalize_url(url: str, base: str | None = None, *, rules: Rules | None = None) -> str:

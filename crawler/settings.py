@@ -4,6 +4,7 @@ Defaults suit Tor: modest concurrency, generous timeouts, retries, AutoThrottle.
 Every one can be overridden with ``-s NAME=VALUE``.
 """
 
+import logging
 import os
 
 BOT_NAME = "crawler"
@@ -17,3 +18,48 @@ TELNETCONSOLE_ENABLED = False
 
 # Rules (rules/ folder); None means the bundled rules.
 RULES_DIR = os.environ.get("RULES_DIR") or None
+
+# -- Tor ------------------------------------------------------------------------
+# Every request goes through this proxy; names (.onion above all) are resolved by
+# the proxy, never locally. socks5h://host:port (Tor's SocksPort) or http://host:port.
+ONION_PROXY = os.environ.get("ONION_PROXY") or "socks5h://127.0.0.1:9050"
+ONION_PROXY_CHECK_TIMEOUT = 10.0
+
+# Scrapy's httpx handler speaks SOCKS5 and sends host names to the proxy unresolved.
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
+    "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
+}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.StayOnMirrorMiddleware": 50,
+    "crawler.middlewares.OnionProxyMiddleware": 740,
+}
+EXTENSIONS = {
+    "crawler.extensions.ProxyCheck": 0,
+}
+
+# One fetch per article: the dupefilter and JOBDIR state see canonical URLs.
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalRequestFingerprinter"
+
+# -- politeness and Tor latency ---------------------------------------------------
+ROBOTSTXT_OBEY = True
+DEPTH_LIMIT = 5
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 120
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# Look like Tor Browser, keep no cookies between pages.
+USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
+COOKIES_ENABLED = False
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+# httpx logs every request at INFO; Scrapy's own stats say the same at the end.
+logging.getLogger("httpx2").setLevel(logging.WARNING)

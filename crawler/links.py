@@ -1,0 +1,69 @@
+"""Links of a page: canonical target, anchor text and kind.
+
+Kinds: ``article`` (a page of a crawled site that its rules call an article:
+followed), ``navigation`` (any other page of a crawled site: recorded, not
+followed), ``file`` (a PDF, a video... of a crawled site), ``image``, ``external`` (another host), ``onion`` (an onion
+that is not a known mirror: never fetched), ``redirect`` (from a 3xx).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+from scrapy.http import HtmlResponse
+from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
+
+from crawler.normalize import InvalidUrl
+from crawler.plan import MirrorPlan
+
+ARTICLE, NAVIGATION, FILE, IMAGE, EXTERNAL, ONION, REDIRECT = (
+    "article", "navigation", "file", "image", "external", "onion", "redirect",
+)
+_FILE_SUFFIXES = tuple(f".{ext}" for ext in IGNORED_EXTENSIONS)
+
+_ANCHORS = LinkExtractor(tags=("a", "area"), attrs=("href",), unique=False, deny_extensions=[], strip=True)
+
+
+@dataclass(frozen=True)
+class PageLink:
+    url: str
+    text: str
+    kind: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def classify(canonical_url: str, plan: MirrorPlan, image: bool = False) -> str:
+    """The kind of a link to ``canonical_url`` in this crawl."""
+    if image:
+        return IMAGE
+    site = plan.site_for(canonical_url)
+    if site is not None:
+        path = urlsplit(canonical_url).path
+        if path.lower().endswith(_FILE_SUFFIXES):
+            return FILE
+        return ARTICLE if site.is_article_path(path) else NAVIGATION
+    host = urlsplit(canonical_url).hostname or ""
+    return ONION if host.endswith(".onion") else EXTERNAL
+
+
+def extract_links(response: HtmlResponse, plan: MirrorPlan) -> tuple[list[PageLink], int]:
+    """The page's links (anchors and images), canonical; and how many were unusable."""
+    links: list[PageLink] = []
+    seen: set[PageLink] = set()
+    invalid = 0
+    candidates = [(link.url, link.text, False) for link in _ANCHORS.extract_links(response)]
+    candidates += [(src, "", True) for src in response.css("img::attr(src)").getall()]
+    for url, text, image in candidates:
+        try:
+            canonical = plan.normalizer.normalize(url, response.url)
+        except InvalidUrl:
+            invalid += 1
+            continue
+        link = PageLink(canonical, " ".join(text.split()), classify(canonical, plan, image))
+        if link not in seen:
+            seen.add(link)
+            links.append(link)
+    return links, invalid

@@ -1,0 +1,104 @@
+"""Which mirror a crawl fetches each site on, and where a URL is fetched.
+
+A crawl is started from mirror or canonical URLs. :class:`MirrorPlan` fixes,
+per site, the one mirror (and scheme) the crawl uses; every URL of that site
+is then fetched there, whatever address it was found under. Anything else
+(other hosts, unknown or look-alike onions) has no fetch address.
+
+>>> plan = MirrorPlan.from_start_urls(["http://www.nytimes3xbfgragh.onion/"])
+>>> plan.fetch_address("https://www.nytimes.com/2016/a.html?smid=tw")
+'http://www.nytimes3xbfgragh.onion/2016/a.html'
+>>> plan.fetch_address("https://www.example.org/") is None
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from crawler.normalize import Normalizer, default_normalizer
+from crawler.rules import Mirror, Site
+
+
+@dataclass(frozen=True)
+class MirrorChoice:
+    mirror: Mirror
+    scheme: str
+
+
+@dataclass
+class MirrorPlan:
+    """The mirror (and scheme) a crawl uses for each site it crawls."""
+
+    normalizer: Normalizer
+    choices: dict[str, MirrorChoice] = field(default_factory=dict)
+
+    @classmethod
+    def from_start_urls(cls, urls: Iterable[str], normalizer: Normalizer | None = None) -> MirrorPlan:
+        """Choose mirrors from start URLs: a mirror URL picks its own mirror and
+        scheme; a canonical URL picks the site's newest (v3) mirror over https."""
+        plan = cls(normalizer or default_normalizer())
+        urls = list(urls)
+        # Mirror URLs first: a canonical URL is then fetched on the mirror already chosen.
+        for url in sorted(urls, key=lambda u: not plan._names_mirror(u)):
+            plan._choose(url)
+        return plan
+
+    def _names_mirror(self, url: str) -> bool:
+        return self.normalizer.mirror_for_host(urlsplit(url.strip()).hostname or "") is not None
+
+    def _choose(self, url: str) -> None:
+        parts = urlsplit(url.strip())
+        mirror = self.normalizer.mirror_for_host(parts.hostname or "")
+        if mirror is not None:
+            choice = MirrorChoice(mirror, parts.scheme.lower() or "https")
+        else:
+            site = self.normalizer.site_for_url(self.normalizer.normalize(url))
+            if site is None:
+                raise ValueError(f"{url} is neither a known mirror nor a site with one")
+            if site.key in self.choices:
+                return
+            choice = MirrorChoice(_newest_mirror(site, url), "https")
+        current = self.choices.setdefault(choice.mirror.site, choice)
+        if current != choice:
+            raise ValueError(
+                f"{url}: the crawl already fetches {choice.mirror.site} on "
+                f"{current.scheme}://{current.mirror.host}; one mirror per site"
+            )
+
+    def choice_for(self, canonical_url: str) -> MirrorChoice | None:
+        site = self.normalizer.site_for_url(canonical_url)
+        return self.choices.get(site.key) if site is not None else None
+
+    def site_for(self, canonical_url: str) -> Site | None:
+        site = self.normalizer.site_for_url(canonical_url)
+        return site if site is not None and site.key in self.choices else None
+
+    def fetch_address(self, url: str) -> str | None:
+        """Where ``url`` is fetched in this crawl, or None if it is not fetched."""
+        canonical = self.normalizer.normalize(url)
+        choice = self.choice_for(canonical)
+        if choice is None:
+            return None
+        return self.normalizer.fetch_url(canonical, choice.mirror, choice.scheme)
+
+    def mirror_hosts(self) -> set[str]:
+        return {choice.mirror.host for choice in self.choices.values()}
+
+    def is_on_mirror(self, url: str) -> bool:
+        """True when ``url`` is already addressed to a mirror this crawl uses."""
+        host = urlsplit(url).hostname or ""
+        mirror = self.normalizer.mirror_for_host(host)
+        return mirror is not None and self.choices.get(mirror.site, None) is not None and (
+            self.choices[mirror.site].mirror == mirror
+        )
+
+
+def _newest_mirror(site: Site, url: str) -> Mirror:
+    host = urlsplit(url).hostname or ""
+    serving = [m for m in site.mirrors if host == m.domain or host.endswith("." + m.domain)]
+    if not serving:
+        raise ValueError(f"{url}: no known mirror of {site.name} serves {host}")
+    return max(serving, key=lambda m: m.version)

@@ -1,0 +1,165 @@
+"""The ``mirror`` spider: follow related articles on an onion mirror, through Tor.
+
+    scrapy crawl mirror -a start_urls=https://www.nytimesn7...onion/ -O pages.jsonl
+
+``start_urls`` is comma-separated, mirror or canonical URLs (a canonical one is
+fetched on the site's newest mirror). Article links are followed, on the
+mirror, once per canonical URL; everything else is recorded as a link. Every
+fetched page, and every failure, becomes one :class:`~crawler.items.Page`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import HtmlResponse, Response
+from twisted.python.failure import Failure
+
+from crawler.items import Page
+from crawler.links import ARTICLE, REDIRECT, PageLink, extract_links
+from crawler.normalize import InvalidUrl, normalizer_for
+from crawler.plan import MirrorPlan
+
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+class MirrorSpider(scrapy.Spider):
+    name = "mirror"
+    # The spider sees redirects (to record them) and error pages (to record them).
+    handle_httpstatus_list = [*REDIRECT_CODES, *range(400, 600)]
+
+    def __init__(self, start_urls: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_url_list = [u.strip() for u in start_urls.split(",") if u.strip()]
+        if not self.start_url_list:
+            raise ValueError("give start URLs: scrapy crawl mirror -a start_urls=URL[,URL...]")
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> MirrorSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        normalizer = normalizer_for(crawler.settings.get("RULES_DIR"))
+        spider.plan = MirrorPlan.from_start_urls(spider.start_url_list, normalizer)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.start_url_list:
+            canonical = self.plan.normalizer.normalize(url)
+            address = self.plan.fetch_address(canonical)
+            self.logger.info("start: %s, fetched at %s", canonical, address)
+            yield self._request(address, canonical)
+
+    def _request(self, address: str, canonical: str) -> scrapy.Request:
+        return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta={"canonical": canonical})
+
+    # -- responses ---------------------------------------------------------------
+
+    def parse(self, response: Response) -> Iterator[Page | scrapy.Request]:
+        canonical = response.meta.get("canonical") or self.plan.normalizer.normalize(response.url)
+        page = self._page(response, canonical)
+        if response.status in REDIRECT_CODES:
+            yield from self._redirect(response, page)
+            return
+        if not isinstance(response, HtmlResponse):
+            self.crawler.stats.inc_value("mirror/skipped_not_html")
+            page.extra["skipped"] = "not HTML"
+            yield page
+            return
+        page.title = " ".join((response.css("title::text").get() or "").split())
+        self._apply_declared_canonical(response, page)
+        links, invalid = extract_links(response, self.plan)
+        if invalid:
+            self.crawler.stats.inc_value("mirror/invalid_links", invalid)
+        page.links = [link.as_dict() for link in links]
+        yield page
+        if response.status < 400:
+            yield from self._follow(links)
+
+    def _page(self, response: Response, canonical: str) -> Page:
+        return Page(
+            url=canonical,
+            fetched_url=response.url,
+            mirror=self.plan.choice_for(canonical).mirror.host if self.plan.choice_for(canonical) else "",
+            status=response.status,
+            fetched_at=_now(),
+            depth=response.meta.get("depth", 0),
+            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+        )
+
+    def _follow(self, links: list[PageLink]) -> Iterator[scrapy.Request]:
+        for link in links:
+            if link.kind != ARTICLE:
+                continue
+            address = self.plan.fetch_address(link.url)
+            if address is not None:
+                yield self._request(address, link.url)
+
+    def _redirect(self, response: Response, page: Page) -> Iterator[Page | scrapy.Request]:
+        location = response.headers.get(b"Location", b"").decode("latin-1")
+        try:
+            target = self.plan.normalizer.normalize(location, response.url)
+        except InvalidUrl:
+            page.error = f"redirect to an unusable Location: {location!r}"
+            yield page
+            return
+        page.redirect_to = target
+        page.links = [PageLink(target, "", REDIRECT).as_dict()]
+        yield page
+        address = self.plan.fetch_address(target)
+        if address is not None:
+            # The target is fetched once, like any article: the fingerprint dedups it.
+            yield self._request(address, target)
+
+    def _apply_declared_canonical(self, response: HtmlResponse, page: Page) -> None:
+        """Record the page under its own rel=canonical / og:url when that names
+        another URL of the same site; keep the URL it was reached by as an alias."""
+        declared = response.css('link[rel="canonical"]::attr(href)').get() or response.css(
+            'meta[property="og:url"]::attr(content)'
+        ).get()
+        if not declared:
+            return
+        try:
+            declared_url = self.plan.normalizer.normalize(declared, response.url)
+        except InvalidUrl:
+            return
+        if declared_url == page.url:
+            return
+        site = self.plan.site_for(page.url)
+        if site is None or self.plan.site_for(declared_url) is not site:
+            self.crawler.stats.inc_value("mirror/canonical_ignored_other_site")
+            return
+        page.aliases.append(page.url)
+        page.url = declared_url
+        self.crawler.stats.inc_value("mirror/canonical_corrected")
+        self._mark_seen(declared_url)
+
+    def _mark_seen(self, canonical: str) -> None:
+        """Tell Scrapy's dupefilter the declared URL is fetched, so it is not fetched again."""
+        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
+        dupefilter = getattr(scheduler, "df", None)
+        address = self.plan.fetch_address(canonical)
+        if dupefilter is not None and address is not None:
+            dupefilter.request_seen(scrapy.Request(address))
+
+    # -- failures ----------------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> Iterator[Page]:
+        request = failure.request
+        canonical = request.meta.get("canonical") or request.url
+        self.crawler.stats.inc_value(f"mirror/failed/{failure.type.__name__}")
+        choice = self.plan.choice_for(canonical)
+        yield Page(
+            url=canonical,
+            fetched_url=request.url,
+            mirror=choice.mirror.host if choice else "",
+            status=None,
+            fetched_at=_now(),
+            depth=request.meta.get("depth", 0),
+            error=f"{failure.type.__name__}: {failure.getErrorMessage()}",
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
