@@ -49,11 +49,12 @@ def classify(canonical_url: str, plan: MirrorPlan, image: bool = False) -> str:
     return ONION if host.endswith(".onion") else EXTERNAL
 
 
-def extract_links(response: HtmlResponse, plan: MirrorPlan) -> tuple[list[PageLink], int]:
-    """The page's links (anchors and images), canonical; and how many were unusable."""
+def extract_links(response: HtmlResponse, plan: MirrorPlan) -> tuple[list[PageLink], int, int]:
+    """The page's links (anchors and images), canonical; how many were unusable;
+    how many query parameters normalization stripped from them."""
     links: list[PageLink] = []
     seen: set[PageLink] = set()
-    invalid = 0
+    invalid = stripped = 0
     candidates = [(link.url, link.text, False) for link in _ANCHORS.extract_links(response)]
     candidates += [(src, "", True) for src in response.css("img::attr(src)").getall()]
     for url, text, image in candidates:
@@ -62,8 +63,14 @@ def extract_links(response: HtmlResponse, plan: MirrorPlan) -> tuple[list[PageLi
         except InvalidUrl:
             invalid += 1
             continue
+        stripped += max(0, _count_params(url) - _count_params(canonical))
         link = PageLink(canonical, " ".join(text.split()), classify(canonical, plan, image))
         if link not in seen:
             seen.add(link)
             links.append(link)
-    return links, invalid
+    return links, invalid, stripped
+
+
+def _count_params(url: str) -> int:
+    query = url.partition("#")[0].partition("?")[2]
+    return sum(1 for piece in query.split("&") if piece)

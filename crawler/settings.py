@@ -59,6 +59,18 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
 COOKIES_ENABLED = False
 
+# -- storage ---------------------------------------------------------------------
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArticlePipeline": 300,
+    "crawler.pipelines.StorePipeline": 800,
+}
+STORE_PATH = "crawl.sqlite3"
+STORE_BATCH_SIZE = 100  # pages per transaction
+STORE_FLUSH_SECONDS = 1.0  # and at least this often
+# Resume from the store when a JOBDIR crawl was killed (kill -9 loses Scrapy's queue): "auto",
+# or True to always fetch only what the store lacks, or False.
+STORE_RESUME = "auto"
+
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 # httpx logs every request at INFO; Scrapy's own stats say the same at the end.

@@ -22,6 +22,7 @@ from crawler.items import Page
 from crawler.links import ARTICLE, REDIRECT, PageLink, extract_links
 from crawler.normalize import InvalidUrl, normalizer_for
 from crawler.plan import MirrorPlan
+from crawler.resume import Resume
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 
@@ -45,14 +46,30 @@ class MirrorSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.resume = Resume.from_crawler(self.crawler)
         for url in self.start_url_list:
             canonical = self.plan.normalizer.normalize(url)
             address = self.plan.fetch_address(canonical)
+            if self.resume.active and canonical in self.resume.stored:
+                continue
             self.logger.info("start: %s, fetched at %s", canonical, address)
-            yield self._request(address, canonical)
+            yield self._request(address, canonical, dont_filter=self.resume.active)
+        for canonical, depth in self.resume.frontier:
+            address = self.plan.fetch_address(canonical)
+            if address is not None and self.resume.claim(canonical):
+                yield self._request(address, canonical, dont_filter=True, depth=depth)
 
-    def _request(self, address: str, canonical: str) -> scrapy.Request:
-        return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta={"canonical": canonical})
+    def closed(self, reason: str) -> None:
+        if getattr(self, "resume", None) is not None:
+            self.resume.finish(reason)
+
+    def _request(self, address: str, canonical: str, dont_filter: bool = False, depth: int | None = None
+                 ) -> scrapy.Request:
+        meta: dict[str, Any] = {"canonical": canonical}
+        if depth is not None:
+            meta["depth"] = depth
+        return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta=meta,
+                              dont_filter=dont_filter)
 
     # -- responses ---------------------------------------------------------------
 
@@ -68,10 +85,12 @@ class MirrorSpider(scrapy.Spider):
             yield page
             return
         page.title = " ".join((response.css("title::text").get() or "").split())
+        page.html = response.text  # cleaned and normalized by ArticlePipeline
         self._apply_declared_canonical(response, page)
-        links, invalid = extract_links(response, self.plan)
-        if invalid:
-            self.crawler.stats.inc_value("mirror/invalid_links", invalid)
+        links, invalid, stripped = extract_links(response, self.plan)
+        stats = self.crawler.stats
+        stats.inc_value("mirror/invalid_links", invalid)
+        stats.inc_value("mirror/params_stripped", stripped)
         page.links = [link.as_dict() for link in links]
         yield page
         if response.status < 400:
@@ -93,8 +112,14 @@ class MirrorSpider(scrapy.Spider):
             if link.kind != ARTICLE:
                 continue
             address = self.plan.fetch_address(link.url)
-            if address is not None:
+            if address is None:
+                continue
+            if not self.resume.active:
                 yield self._request(address, link.url)
+            elif self.resume.claim(link.url):
+                # Scrapy's dupefilter may hold URLs whose requests a killed crawl lost:
+                # while resuming, the store decides what is still to fetch.
+                yield self._request(address, link.url, dont_filter=True)
 
     def _redirect(self, response: Response, page: Page) -> Iterator[Page | scrapy.Request]:
         location = response.headers.get(b"Location", b"").decode("latin-1")

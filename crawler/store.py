@@ -1,0 +1,217 @@
+"""The crawl store: pages, links and aliases in one SQLite file.
+
+Pages are keyed by canonical URL, so a page crawled again updates its row and a
+resumed crawl adds no duplicate. Writes come in batches, one transaction each
+(WAL journal). The schema version is recorded in ``meta`` so that a later
+release can migrate an old store.
+
+>>> store = Store(":memory:")
+>>> store.write([{"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
+...               "mirror": "x.onion", "status": 200, "fetched_at": "2026-01-01T00:00:00+00:00",
+...               "links": [{"url": "https://www.nytimes.com/b.html", "text": "B", "kind": "article"}]}])
+>>> store.counts()
+{'pages': 1, 'links': 1, 'aliases': 0}
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+APPLICATION = "onion-news-crawler"
+
+PAGE_COLUMNS = (
+    "url", "fetched_url", "mirror", "status", "error", "fetched_at", "depth", "content_type", "title",
+    "authors", "published", "section", "language", "text", "html", "content_hash", "redirect_to",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    url TEXT PRIMARY KEY,
+    fetched_url TEXT NOT NULL,
+    mirror TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    fetched_at TEXT NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0,
+    content_type TEXT,
+    title TEXT,
+    authors TEXT,
+    published TEXT,
+    section TEXT,
+    language TEXT,
+    text TEXT,
+    html TEXT,
+    content_hash TEXT,
+    redirect_to TEXT
+);
+CREATE TABLE IF NOT EXISTS links (
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (source, target, kind, text)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_by_target ON links (target);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+# A fetch that failed does not overwrite a page that was fetched before.
+_UPSERT_PAGE = f"""
+INSERT INTO pages ({", ".join(PAGE_COLUMNS)}) VALUES ({", ".join("?" * len(PAGE_COLUMNS))})
+ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}
+WHERE excluded.status IS NOT NULL OR pages.status IS NULL
+"""
+
+
+class StoreError(Exception):
+    """A store file that cannot be used: corrupt, foreign, or from a newer release."""
+
+
+class Store:
+    """An open store. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = str(path)
+        if not create and self.path != ":memory:" and not Path(self.path).is_file():
+            raise StoreError(f"{self.path}: no such store (run a crawl first, or set STORE_PATH)")
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._check_or_create()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable SQLite store ({exc})") from None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema ------------------------------------------------------------------
+
+    def _check_or_create(self) -> None:
+        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            self.db.executescript(
+                f"BEGIN; {_SCHEMA} INSERT INTO meta (key, value) VALUES "
+                f"('application', '{APPLICATION}'), ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
+            )
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{self.path}: a SQLite file, but not a crawl store (no meta table)")
+        meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        if meta.get("application") != APPLICATION:
+            raise StoreError(f"{self.path}: a SQLite file of another application ({meta.get('application')!r})")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema {version} is newer than this release understands ({SCHEMA_VERSION})"
+            )
+        # Migrations from older schema versions go here, one step per version.
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- writes ------------------------------------------------------------------
+
+    def write(self, pages: Iterable[Mapping[str, Any]]) -> None:
+        """Write a batch of page items (with their links and aliases) in one transaction."""
+        with self._transaction():
+            for page in pages:
+                self._write_page(page)
+
+    def _write_page(self, page: Mapping[str, Any]) -> None:
+        row = [page.get(column) for column in PAGE_COLUMNS]
+        row[PAGE_COLUMNS.index("authors")] = json.dumps(page.get("authors") or [])
+        row[PAGE_COLUMNS.index("depth")] = page.get("depth") or 0
+        cursor = self.db.execute(_UPSERT_PAGE, row)
+        if cursor.rowcount == 0:
+            return  # a failed refetch of a page we already have
+        url = page["url"]
+        self.db.execute("DELETE FROM links WHERE source = ?", (url,))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO links (source, target, kind, text) VALUES (?, ?, ?, ?)",
+            [(url, link["url"], link["kind"], link.get("text") or "") for link in page.get("links") or ()],
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO aliases (alias, url, reason) VALUES (?, ?, ?)",
+            [(alias, url, "canonical") for alias in page.get("aliases") or ()],
+        )
+        if page.get("redirect_to"):
+            self.db.execute(
+                "INSERT OR REPLACE INTO aliases (alias, url, reason) VALUES (?, ?, ?)",
+                (url, page["redirect_to"], "redirect"),
+            )
+
+    # -- reads -------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("pages", "links", "aliases")
+        }
+
+    def pages(self) -> Iterator[dict[str, Any]]:
+        """Every stored page as an item dict (links and aliases included), by URL."""
+        cursor = self.db.execute(f"SELECT {', '.join(PAGE_COLUMNS)} FROM pages ORDER BY url")
+        for row in cursor:
+            page = dict(zip(PAGE_COLUMNS, row, strict=True))
+            page["authors"] = json.loads(page["authors"] or "[]")
+            page["links"] = self._links_of(page["url"])
+            page["aliases"] = [a for (a,) in self.db.execute(
+                "SELECT alias FROM aliases WHERE url = ? AND reason = 'canonical' ORDER BY alias", (page["url"],)
+            )]
+            yield page
+
+    def _links_of(self, url: str) -> list[dict[str, str]]:
+        return [
+            {"url": target, "text": text, "kind": kind}
+            for target, kind, text in self.db.execute(
+                "SELECT target, kind, text FROM links WHERE source = ? ORDER BY target, kind, text", (url,)
+            )
+        ]
+
+    def fetched_urls(self) -> set[str]:
+        """Canonical URLs that were fetched with a response (any status), and their aliases."""
+        urls = {url for (url,) in self.db.execute("SELECT url FROM pages WHERE status IS NOT NULL")}
+        urls |= {alias for (alias,) in self.db.execute("SELECT alias FROM aliases")}
+        return urls
+
+    def frontier(self, kind: str = "article") -> list[tuple[str, int]]:
+        """Link targets of ``kind`` that no stored page answers yet, with the depth
+        they would be fetched at (their shallowest source's depth + 1)."""
+        return list(self.db.execute(
+            """
+            SELECT l.target, MIN(p.depth) + 1 FROM links l JOIN pages p ON p.url = l.source
+            WHERE l.kind = ? AND p.status IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM pages q WHERE q.url = l.target AND q.status IS NOT NULL)
+              AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = l.target)
+            GROUP BY l.target ORDER BY l.target
+            """,
+            (kind,),
+        ))
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,70 @@
+"""What a crawl found: pages, unique articles, duplicates collapsed, links by kind,
+the most linked-to articles. Shown at the end of every crawl and by ``scrapy summary``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.store import Store
+
+
+@dataclass
+class Summary:
+    pages: int = 0
+    fetched_ok: int = 0
+    failed: int = 0
+    unique_articles: int = 0
+    aliases: int = 0
+    duplicate_requests: int | None = None
+    parameters_stripped: int | None = None
+    links_by_kind: dict[str, int] = field(default_factory=dict)
+    most_linked: list[tuple[str, int]] = field(default_factory=list)
+
+
+def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 10) -> Summary:
+    """Summarize ``store``; crawl ``stats`` (Scrapy's) add what only the crawl saw."""
+    db = store.db
+    stats = stats or {}
+    pages, ok, failed = db.execute(
+        "SELECT COUNT(*), SUM(status BETWEEN 200 AND 299), SUM(status IS NULL OR status >= 400) FROM pages"
+    ).fetchone()
+    articles = db.execute(
+        """SELECT COUNT(*) FROM pages p WHERE p.status BETWEEN 200 AND 299
+           AND EXISTS (SELECT 1 FROM links l WHERE l.target = p.url AND l.kind = 'article')"""
+    ).fetchone()[0]
+    most_linked = db.execute(
+        """SELECT target, COUNT(DISTINCT source) AS n FROM links WHERE kind = 'article'
+           GROUP BY target ORDER BY n DESC, target LIMIT ?""",
+        (top,),
+    ).fetchall()
+    return Summary(
+        pages=pages,
+        fetched_ok=ok or 0,
+        failed=failed or 0,
+        unique_articles=articles,
+        aliases=db.execute("SELECT COUNT(*) FROM aliases").fetchone()[0],
+        duplicate_requests=stats.get("dupefilter/filtered"),
+        parameters_stripped=stats.get("mirror/params_stripped"),
+        links_by_kind=dict(db.execute("SELECT kind, COUNT(*) FROM links GROUP BY kind ORDER BY kind")),
+        most_linked=[(url, n) for url, n in most_linked],
+    )
+
+
+def format_summary(summary: Summary) -> str:
+    lines = [
+        f"pages stored:          {summary.pages} ({summary.fetched_ok} ok, {summary.failed} failed or 4xx/5xx)",
+        f"unique articles:       {summary.unique_articles}",
+        f"aliases:               {summary.aliases} (redirects and rel=canonical)",
+    ]
+    if summary.duplicate_requests is not None:
+        lines.append(f"duplicates collapsed:  {summary.duplicate_requests} requests for already-seen URLs")
+    if summary.parameters_stripped is not None:
+        lines.append(f"parameters stripped:   {summary.parameters_stripped} (tracking parameters in links)")
+    kinds = ", ".join(f"{kind} {count}" for kind, count in summary.links_by_kind.items())
+    lines.append(f"links by kind:         {kinds or 'none'}")
+    if summary.most_linked:
+        lines.append("most linked-to articles:")
+        lines += [f"  {count:5d}  {url}" for url, count in summary.most_linked]
+    return "\n".join(lines)
