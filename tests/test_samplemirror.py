@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the httpx fork that scrapy[httpx] installs
 import pytest
 
 from crawler.samplemirror import (
