@@ -51,19 +51,93 @@ STATIC_ONION = "static01.graylady3jvrrxbe.onion"
 MIRROR_LABELS = ("nytimes3xbfgragh", "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd", "graylady3jvrrxbe")
 
 SECTIONS = (
-    "world", "us", "politics", "nyregion", "business", "technology", "science", "health", "sports",
-    "arts", "books", "style", "food", "travel", "magazine", "opinion", "realestate", "upshot",
+    "world",
+    "us",
+    "politics",
+    "nyregion",
+    "business",
+    "technology",
+    "science",
+    "health",
+    "sports",
+    "arts",
+    "books",
+    "style",
+    "food",
+    "travel",
+    "magazine",
+    "opinion",
+    "realestate",
+    "upshot",
 )
 SUBSECTIONS = ("middleeast", "europe", "asia", "africa", "americas", "economy", "media", "music", "television")
 WORDS = (
-    "aleppo", "syria", "rebels", "city", "fall", "election", "trump", "clinton", "vote", "court", "senate", "house",
-    "climate", "storm", "market", "stocks", "oil", "china", "russia", "europe", "brexit", "police", "school",
-    "health", "virus", "vaccine", "fire", "flood", "game", "season", "coach", "film", "review", "book", "music",
-    "art", "museum", "recipe", "chicken", "travel", "hotel", "apartment", "rent", "tax", "budget", "deal",
+    "aleppo",
+    "syria",
+    "rebels",
+    "city",
+    "fall",
+    "election",
+    "trump",
+    "clinton",
+    "vote",
+    "court",
+    "senate",
+    "house",
+    "climate",
+    "storm",
+    "market",
+    "stocks",
+    "oil",
+    "china",
+    "russia",
+    "europe",
+    "brexit",
+    "police",
+    "school",
+    "health",
+    "virus",
+    "vaccine",
+    "fire",
+    "flood",
+    "game",
+    "season",
+    "coach",
+    "film",
+    "review",
+    "book",
+    "music",
+    "art",
+    "museum",
+    "recipe",
+    "chicken",
+    "travel",
+    "hotel",
+    "apartment",
+    "rent",
+    "tax",
+    "budget",
+    "deal",
 )
 NYT_TRACKING = (
-    "rref", "action", "contentCollection", "region", "module", "version", "contentPlacement", "pgtype", "smid",
-    "smtyp", "hp", "_r", "partner", "emc", "ref", "src", "WT.nav", "WT.mc_id",
+    "rref",
+    "action",
+    "contentCollection",
+    "region",
+    "module",
+    "version",
+    "contentPlacement",
+    "pgtype",
+    "smid",
+    "smtyp",
+    "hp",
+    "_r",
+    "partner",
+    "emc",
+    "ref",
+    "src",
+    "WT.nav",
+    "WT.mc_id",
 )
 GLOBAL_TRACKING = ("utm_source", "utm_medium", "utm_campaign", "fbclid", "gclid", "_ga", "mc_cid")
 TRACKING_VALUES = {
@@ -248,7 +322,7 @@ def make_page(rng: random.Random, corpus: list[Url], nav: list[str]) -> tuple[st
     json_url = url.replace("/", "\\/")
     json_img = img.replace("/", "\\/")
     head = [
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f"<title>{title} - The New York Times</title>",
         f'<link rel="canonical" href="{url}">',
         f'<meta property="og:url" content="{url}?smid=fb-share">',
@@ -266,9 +340,11 @@ def make_page(rng: random.Random, corpus: list[Url], nav: list[str]) -> tuple[st
     ]
     parts = head + ['<nav class="css-1d8a290" aria-label="Main">']
     parts += [_a(link, link.rsplit("/", 1)[-1].split("?")[0] or "Home", "css-1b4m4gs") for link in nav]
-    parts.append("</nav><article id=\"story\">")
-    parts.append(f'<figure><img src="{img}" srcset="{img} 2048w, {img.replace("superJumbo", "articleLarge")} 600w"'
-                 f' alt="" loading="lazy"></figure>')
+    parts.append('</nav><article id="story">')
+    parts.append(
+        f'<figure><img src="{img}" srcset="{img} 2048w, {img.replace("superJumbo", "articleLarge")} 600w"'
+        f' alt="" loading="lazy"></figure>'
+    )
     target = rng.randint(150_000, 300_000)
     related = [u.text for u in rng.sample(corpus, 30)]
     size = sum(map(len, parts))
@@ -286,15 +362,17 @@ def make_page(rng: random.Random, corpus: list[Url], nav: list[str]) -> tuple[st
         if paragraph_count % 8 == 0:
             img2 = f"//{STATIC_ONION}/images/2016/12/05/world/{_slug(rng, 1)}{paragraph_count}/x-articleLarge.jpg"
             parts.append(f'<figure><img src="{img2}" alt=""><figcaption>{rng.choice(PROSE)}</figcaption></figure>')
-    parts.append('</article><aside><h2>Related Coverage</h2><ul>')
+    parts.append("</article><aside><h2>Related Coverage</h2><ul>")
     parts += [f"<li>{_a(link, 'Related')}</li>" for link in related]
     parts.append("</ul></aside>")
     # The preloaded state: JSON in a script, its URLs \/-escaped, as NYT pages carry it.
     while size < target:
         u = rng.choice(corpus).text.replace("/", "\\/")
-        entry = (f'{{"__typename":"Article","id":"QXJ0aWNsZToxMDA{rng.randint(0, 99999):05d}",'
-                 f'"url":"{u}","headline":{{"default":"{_slug(rng, 5)}"}},"promotionalMedia":'
-                 f'{{"crops":[{{"url":"https:\\/\\/{STATIC_ONION}\\/images\\/2016\\/{rng.randint(1, 9999)}.jpg"}}]}}}}')
+        entry = (
+            f'{{"__typename":"Article","id":"QXJ0aWNsZToxMDA{rng.randint(0, 99999):05d}",'
+            f'"url":"{u}","headline":{{"default":"{_slug(rng, 5)}"}},"promotionalMedia":'
+            f'{{"crops":[{{"url":"https:\\/\\/{STATIC_ONION}\\/images\\/2016\\/{rng.randint(1, 9999)}.jpg"}}]}}}}'
+        )
         state.append(entry)
         size += len(entry)
     parts.append(f'<script>window.__preloadedData = {{"items":[{",".join(state)}]}};</script>')
@@ -439,39 +517,49 @@ def bench_shapes(table: Table, urls: list[Url]) -> None:
     for shape, texts in sorted(by_shape.items(), key=lambda kv: -len(kv[1])):
         t_project = best_of(loop(project, texts))
         t_w3lib = best_of(loop(canonicalize_url, texts))
-        table.add(f"{shape} ({len(texts):,}): project", rate(len(texts), t_project),
-                  f"project/w3lib = {t_w3lib / t_project:.2f}x (w3lib {rate(len(texts), t_w3lib)})")
+        table.add(
+            f"{shape} ({len(texts):,}): project",
+            rate(len(texts), t_project),
+            f"project/w3lib = {t_w3lib / t_project:.2f}x (w3lib {rate(len(texts), t_w3lib)})",
+        )
 
 
 def bench_mix(table: Table, distinct: list[Url], lookups: int) -> None:
     sequence = zipf_sequence(distinct, lookups)
     unique = len(set(sequence))
     top = Counter(sequence).most_common(1)[0][1]
-    table.add(f"sequence: {lookups:,} lookups, {unique:,} distinct URLs seen", f"top URL x{top:,}",
-              f"cache hit rate {1 - unique / lookups:.1%}")
+    table.add(
+        f"sequence: {lookups:,} lookups, {unique:,} distinct URLs seen",
+        f"top URL x{top:,}",
+        f"cache hit rate {1 - unique / lookups:.1%}",
+    )
     # cached and uncached answers agree on the whole sequence
     fresh_default_cache()
     plain = uncached()
     assert all(normalize_url(u) == plain(u) for u in set(sequence))
-    times = {
-        "normalize_url (module fn, fresh cache)": best_of(loop(normalize_url, sequence), fresh_default_cache),
-        "Normalizer().normalize (fresh cache)": 0.0,
-        "project Normalizer, cache_size=0": best_of(loop(uncached(), sequence)),
-        "w3lib canonicalize_url": best_of(loop(canonicalize_url, sequence)),
-        "courlan clean_url": best_of(loop(courlan.clean_url, sequence)),
-    }
     holder: list[Callable[[str], str]] = []
 
     def fresh_instance() -> None:
         holder[:] = [Normalizer(load_rules()).normalize]
 
-    times["Normalizer().normalize (fresh cache)"] = best_of(lambda: loop(holder[0], sequence)(), fresh_instance)
-    project = times["normalize_url (module fn, fresh cache)"]
-    for name, seconds in times.items():
-        if seconds is project:
-            ratio = ""
-        else:
-            ratio = f"normalize_url/{name.split()[0].split('(')[0]} = {seconds / project:.2f}x"
+    rows = (  # (row name, short name for the ratio, seconds)
+        (
+            "normalize_url (module fn, fresh cache)",
+            "normalize_url",
+            best_of(loop(normalize_url, sequence), fresh_default_cache),
+        ),
+        (
+            "Normalizer().normalize (fresh cache)",
+            "Normalizer.normalize",
+            best_of(lambda: loop(holder[0], sequence)(), fresh_instance),
+        ),
+        ("project Normalizer, cache_size=0", "uncached", best_of(loop(uncached(), sequence))),
+        ("w3lib canonicalize_url", "w3lib", best_of(loop(canonicalize_url, sequence))),
+        ("courlan clean_url", "courlan", best_of(loop(courlan.clean_url, sequence))),
+    )
+    project = rows[0][2]
+    for name, short, seconds in rows:
+        ratio = "" if seconds is project else f"normalize_url/{short} = {seconds / project:.2f}x"
         table.add(name, rate(lookups, seconds), ratio)
 
 
@@ -500,16 +588,21 @@ def bench_rewrite(table: Table, pages: list[tuple[str, str]]) -> None:
 
     url_re = rewrite_mod._URL_RE
     floor = best_of(lambda: [url_re.sub(identity, page) for page, _ in pages])
-    table.add("rewrite_text, first pass (cold cache)", f"{megabytes / cold:,.2f} MB/s",
-              f"{floor / cold:.2f}x floor speed")
-    table.add("rewrite_text, second pass (warm cache)", f"{megabytes / warm:,.2f} MB/s",
-              f"{floor / warm:.2f}x floor speed; warm/cold = {cold / warm:.2f}x")
+    table.add(
+        "rewrite_text, first pass (cold cache)", f"{megabytes / cold:,.2f} MB/s", f"{floor / cold:.2f}x floor speed"
+    )
+    table.add(
+        "rewrite_text, second pass (warm cache)",
+        f"{megabytes / warm:,.2f} MB/s",
+        f"{floor / warm:.2f}x floor speed; warm/cold = {cold / warm:.2f}x",
+    )
     table.add("reference: re.sub(_URL_RE, identity) (floor)", f"{megabytes / floor:,.2f} MB/s", "not a contestant")
 
 
 def profile(urls: Iterable[str]) -> None:
     project = uncached()
     texts = list(urls)
+    print(f"profiling the uncached normalizer on {len(texts):,} URLs")
     profiler = cProfile.Profile()
     profiler.runcall(loop(project, texts))
     stats = pstats.Stats(profiler)
@@ -519,27 +612,37 @@ def profile(urls: Iterable[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5,000 distinct URLs and 20,000 lookups")
-    parser.add_argument("--profile", action="store_true", help="cProfile the uncached normalizer, then stop")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="",
+        metavar="SHAPE",
+        help="cProfile the uncached normalizer (on URLs whose shape contains SHAPE), then stop",
+    )
     args = parser.parse_args()
     n_distinct = 5_000 if args.quick else 50_000
     lookups = 20_000 if args.quick else 200_000
     mix_distinct = 20_000
 
-    print(f"Python {platform.python_version()} ({platform.python_implementation()}), "
-          f"w3lib {version('w3lib')}, courlan {version('courlan')}, {'quick' if args.quick else 'full'} run, "
-          f"best of {REPEATS}")
+    print(
+        f"Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"w3lib {version('w3lib')}, courlan {version('courlan')}, {'quick' if args.quick else 'full'} run, "
+        f"best of {REPEATS}"
+    )
     started = time.perf_counter()
     corpus = make_corpus(max(n_distinct, mix_distinct))
-    if args.profile:
-        profile(u.text for u in corpus[:n_distinct])
+    if args.profile is not None:
+        profile(u.text for u in corpus[:n_distinct] if args.profile in u.shape)
         return
     distinct = corpus[:n_distinct]
     counts = check_normalizer(corpus, uncached())
     courlan_none = sum(courlan.clean_url(u.text) is None for u in distinct)
     shapes = Counter(u.shape for u in distinct)
-    print(f"checks passed on {len(corpus):,} URLs: {counts['expected']:,} match their known canonical form, "
-          f"{counts['same as w3lib']:,} plain other-host URLs equal w3lib's, {counts['nested']:,} nested mapped; "
-          f"courlan returned None for {courlan_none:,}")
+    print(
+        f"checks passed on {len(corpus):,} URLs: {counts['expected']:,} match their known canonical form, "
+        f"{counts['same as w3lib']:,} plain other-host URLs equal w3lib's, {counts['nested']:,} nested mapped; "
+        f"courlan returned None for {courlan_none:,}"
+    )
     print("corpus shapes: " + ", ".join(f"{shape} {n / len(distinct):.0%}" for shape, n in shapes.most_common()))
     print()
 
@@ -554,8 +657,10 @@ def main() -> None:
     bench_rewrite(table, make_pages(corpus[:mix_distinct]))
     table.print()
     print()
-    print(f"project/w3lib on distinct URLs: {ratio:.2f}x ({'faster' if ratio >= 1 else 'SLOWER'}); "
-          f"total time {time.perf_counter() - started:.0f} s")
+    print(
+        f"project/w3lib on distinct URLs: {ratio:.2f}x ({'faster' if ratio >= 1 else 'SLOWER'}); "
+        f"total time {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":
