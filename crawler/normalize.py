@@ -209,12 +209,12 @@ class Normalizer:
             if "%" in name or "+" in name:
                 name = unquote_plus(name)
             rule = global_rule.matches(name)
-            where = "global.toml"
-            if rule is None and site_rule:
-                rule = site_rule.matches(name)
-                where = _file(site)
             if rule is not None:
-                _note(log, "query", f"removed {name}", f"{where} tracking: {rule}")
+                _note(log, "query", f"removed {name}", f"global.toml tracking: {rule}")
+                continue
+            if site_rule and (rule := site_rule.matches(name)) is not None:
+                if log is not None:
+                    _note(log, "query", f"removed {name}", f"{_file(site)} tracking: {rule}")
                 continue
             if value and ("onion" in value or "ONION" in value):
                 piece = self._map_nested(piece, name, eq, value, log)
@@ -354,23 +354,33 @@ def default_normalizer() -> Normalizer:
     return normalizer_for(None)
 
 
+_BY_RULES: dict[int, tuple[Rules, Normalizer]] = {}
+
+
+def _normalizer(rules: Rules | None) -> Normalizer:
+    """The shared normalizer for ``rules`` (its cache survives between calls)."""
+    if rules is None:
+        return default_normalizer()
+    entry = _BY_RULES.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        entry = _BY_RULES[id(rules)] = (rules, Normalizer(rules))
+    return entry[1]
+
+
 def normalize_url(url: str, base: str | None = None, *, rules: Rules | None = None) -> str:
     """The canonical form of ``url`` (resolved against ``base`` if relative).
 
     Raises :class:`InvalidUrl` (a ValueError) for anything that is not an
     http(s) URL. ``rules`` defaults to the bundled rules.
     """
-    normalizer = default_normalizer() if rules is None else Normalizer(rules)
-    return normalizer.normalize(url, base)
+    return _normalizer(rules).normalize(url, base)
 
 
 def explain_url(url: str, base: str | None = None, *, rules: Rules | None = None) -> Explanation:
     """The canonical form of ``url`` with each change and the rule behind it."""
-    normalizer = default_normalizer() if rules is None else Normalizer(rules)
-    return normalizer.explain(url, base)
+    return _normalizer(rules).explain(url, base)
 
 
 def fetch_url(url: str, mirror: Mirror | str, scheme: str = "https", *, rules: Rules | None = None) -> str | None:
     """The address of ``url`` on ``mirror`` (an onion label or Mirror), or None."""
-    normalizer = default_normalizer() if rules is None else Normalizer(rules)
-    return normalizer.fetch_url(url, mirror, scheme)
+    return _normalizer(rules).fetch_url(url, mirror, scheme)
