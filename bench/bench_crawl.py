@@ -212,16 +212,17 @@ def run_one(contestant: Contestant, site: SampleSite, server: MirrorServer, prox
 
 
 def _digest(stderr: str) -> str:
-    """How many log lines of each level a crawl wrote, and the first of them (crawls log at WARNING)."""
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    levels: dict[str, int] = {}
-    for line in lines:
-        for level in ("CRITICAL", "ERROR", "WARNING"):
-            if f"] {level}: " in line:
-                levels[level] = levels.get(level, 0) + 1
-                break
-    counts = ", ".join(f"{n} {level}" for level, n in levels.items()) or f"{len(lines)} lines"
-    return f"{counts}; first: {lines[0][:300]}"
+    """The crawl's log lines (it logs at WARNING), grouped: count, then logger, level and message start."""
+    groups: dict[str, int] = {}
+    for line in stderr.splitlines():
+        if not line.strip() or line.startswith((" ", "\t")):
+            continue
+        # "2026-01-01 12:00:00 [logger] LEVEL: message" -> "[logger] LEVEL: message" cut at 90 characters.
+        key = line.split(" ", 2)[2][:90] if line[:2].isdigit() and line.count(" ") >= 2 else line[:90]
+        if "Gave up retrying" in key or "Error downloading" in key:
+            key = key.split("<", 1)[0] + "<...>: " + line.rpartition("): ")[2][:60]
+        groups[key] = groups.get(key, 0) + 1
+    return "; ".join(f"{n}x {key}" for key, n in groups.items())
 
 
 def _indent(text: str) -> str:
@@ -246,7 +247,7 @@ class Summary:
 
 def print_table(summaries: list[Summary], n_articles: int) -> None:
     header = (f"{'contestant':<18} {'wall s':>7} {'elapsed s':>9} {'article reqs':>12} {'unique':>6} "
-              f"{'req/unique':>10} {'pages/s':>8} {'all reached':>11} {'server reqs':>11} {'items':>6} {'exit':>4}")
+              f"{'req/unique':>10} {'pages/s':>8} {'all reached':>13} {'server reqs':>11} {'items':>6} {'exit':>4}")
     print(header)
     print("-" * len(header))
     for s in summaries:
@@ -254,7 +255,7 @@ def print_table(summaries: list[Summary], n_articles: int) -> None:
         reached = f"{'yes' if s.all_reached else 'NO'} ({int(s.median('unique_articles'))}/{n_articles})"
         print(f"{s.name:<18} {s.median('wall'):>7.2f} {s.median('elapsed'):>9.2f} "
               f"{s.median('article_requests'):>12.0f} {s.median('unique_articles'):>6.0f} "
-              f"{s.median('per_article'):>10.3f} {s.median('pages_per_second'):>8.1f} {reached:>11} "
+              f"{s.median('per_article'):>10.3f} {s.median('pages_per_second'):>8.1f} {reached:>13} "
               f"{s.median('server_requests'):>11.0f} {s.median('items'):>6.0f} {exits:>4}")
 
 

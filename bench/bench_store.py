@@ -183,7 +183,7 @@ def main() -> None:
                   f"{seconds / naive_seconds:13.2f}x {rss / naive_rss:12.2f}x")
         print(f"(interpreter with crawler.graph imported, nothing exported: {floor:.0f} MB peak RSS)")
         print("naive edges are link rows: one per anchor text, so duplicates of (source, target) collapse in the "
-              "DiGraph; export_graph merges anchor texts per (source, target, kind) and resolves aliases.")
+              "DiGraph; export_graph merges anchor texts per (source, target) and resolves aliases.")
 
         json_seconds, json_rss = rows[0][1], rows[0][2]
         scale = "1M-link" if not args.quick else "quick (100k-link)"

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS aliases (
     url TEXT NOT NULL,
     reason TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url);
 """
 
 # A fetch that failed does not overwrite a page that was fetched before.
@@ -84,13 +85,19 @@ class Store:
         self.path = str(path)
         if not create and self.path != ":memory:" and not Path(self.path).is_file():
             raise StoreError(f"{self.path}: no such store (run a crawl first, or set STORE_PATH)")
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # Check first: a file of another application is left exactly as it was.
+            self._check_or_create(create)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self._check_or_create()
+            self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB: large link tables stay fast to write
         except sqlite3.DatabaseError as exc:
+            self.db.close()
             raise StoreError(f"{self.path}: not a usable SQLite store ({exc})") from None
+        except StoreError:
+            self.db.close()
+            raise
 
     def __enter__(self) -> Store:
         return self
@@ -103,8 +110,10 @@ class Store:
 
     # -- schema ------------------------------------------------------------------
 
-    def _check_or_create(self) -> None:
+    def _check_or_create(self, create: bool) -> None:
         tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables and not create:
+            raise StoreError(f"{self.path}: an empty file, not a crawl store")
         if not tables:
             self.db.executescript(
                 f"BEGIN; {_SCHEMA} INSERT INTO meta (key, value) VALUES "
@@ -122,6 +131,7 @@ class Store:
                 f"{self.path}: store schema {version} is newer than this release understands ({SCHEMA_VERSION})"
             )
         # Migrations from older schema versions go here, one step per version.
+        self.db.execute("CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url)")
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)

@@ -81,3 +81,21 @@ def test_corrupt_and_foreign_files_are_refused_clearly(tmp_path):
         Store(foreign)
     with pytest.raises(StoreError, match="no such store"):
         Store(tmp_path / "missing.sqlite3", create=False)
+
+
+def test_a_foreign_file_is_left_untouched(tmp_path):
+    foreign = tmp_path / "foreign.sqlite3"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE customers (id INTEGER)")
+    before = foreign.read_bytes()
+    with pytest.raises(StoreError):
+        Store(foreign)
+    assert foreign.read_bytes() == before
+    assert not (tmp_path / "foreign.sqlite3-wal").exists()
+
+
+def test_an_empty_file_is_not_a_store_to_read(tmp_path):
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    with pytest.raises(StoreError, match="empty file"):
+        Store(empty, create=False)
