@@ -16,6 +16,7 @@ from crawler.store import Store
 from tests.crawling import crawl_command, read_items, run_crawl
 
 MIRROR_LABELS = [m.onion for m in default_normalizer().rules.mirrors]
+OFFSITE = "https://www.example.org/story.html"
 TRACKING = ("rref=", "contentCollection=", "pgtype=", "smid=", "utm_", "fbclid=", "partner=rss", "emc=")
 
 
@@ -144,3 +145,33 @@ def test_kill_9_and_resume_leaves_no_duplicate_and_no_gap(tmp_path):
     assert site.article_urls() <= set(urls)  # no gap
     stored = dict(rows)
     assert all(stored[url] == digest for url, digest in committed.items())  # nothing committed lost
+
+
+@pytest.mark.parametrize("extension", [".json", ".graphml", ".gexf", ".csv"])
+def test_graph_exports_load_back_and_match_the_site(stored_crawl, extension):
+    import csv
+
+    import networkx as nx
+
+    site, workdir, _ = stored_crawl
+    output = workdir / f"graph{extension}"
+    done = scrapy(workdir, "graph", "-o", output.name)
+    assert done.returncode == 0, done.stderr
+    if extension == ".json":
+        graph = nx.node_link_graph(json.loads(output.read_text()), edges="edges")
+    elif extension == ".graphml":
+        graph = nx.read_graphml(output)
+    elif extension == ".gexf":
+        graph = nx.read_gexf(output)
+    else:
+        graph = nx.DiGraph()
+        with output.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                graph.add_edge(row["source"], row["target"], kind=row["kind"])
+    for article in site.articles:
+        article_edges = {t for _, t, kind in graph.out_edges(article.canonical_url, data="kind") if kind == "article"}
+        assert site.related(article.path) <= article_edges, article.path
+    if extension != ".csv":
+        fetched = {n for n, is_fetched in graph.nodes(data="fetched") if is_fetched in (True, "true", "True", 1)}
+        assert site.article_urls() <= fetched
+        assert OFFSITE in graph and graph.nodes[OFFSITE]["fetched"] in (False, "false", "False", 0)
