@@ -63,7 +63,8 @@ class StorePipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.path = settings.get("STORE_PATH") or "crawl.sqlite3"
-        self.batch_size = settings.getint("STORE_BATCH_SIZE", 100)
+        # A shared crawl releases a request's claim once its page is stored: one page per commit.
+        self.batch_size = 1 if settings.get("REDIS_URL") else settings.getint("STORE_BATCH_SIZE", 100)
         self.flush_seconds = settings.getfloat("STORE_FLUSH_SECONDS", 1.0)
         self.buffer: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()

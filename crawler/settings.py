@@ -7,6 +7,8 @@ Every one can be overridden with ``-s NAME=VALUE``.
 import logging
 import os
 
+from crawler import logmask
+
 BOT_NAME = "crawler"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -33,6 +35,7 @@ DOWNLOAD_HANDLERS = {
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.StayOnMirrorMiddleware": 50,
     "crawler.middlewares.OnionProxyMiddleware": 740,
+    "crawler.shared.SharedConcurrencyMiddleware": 745,  # only with REDIS_URL
 }
 EXTENSIONS = {
     "crawler.extensions.ProxyCheck": 0,
@@ -58,6 +61,16 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # Look like Tor Browser, keep no cookies between pages.
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
 COOKIES_ENABLED = False
+
+# -- several machines, one crawl (crawler/shared.py) ---------------------------------
+# Set REDIS_URL (redis://:PASSWORD@HOST:6379/0) and every worker running the same command
+# shares one frontier and one dupefilter; unset, the crawl runs on this machine alone.
+REDIS_URL = os.environ.get("REDIS_URL") or None
+SCHEDULER = "crawler.shared.AutoScheduler"
+SHARED_CONCURRENT_REQUESTS_PER_MIRROR = 8  # for all workers together
+SHARED_HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's claims go back
+SHARED_CLOSE_GRACE = 3.0  # seconds the shared queue must stay empty before workers close
+logmask.install()  # passwords in REDIS_URL / ONION_PROXY never reach a log line
 
 # -- storage ---------------------------------------------------------------------
 ITEM_PIPELINES = {

@@ -1,5 +1,5 @@
 """``scrapy crawl``, exiting with status 1 when the crawl could not start
-(the proxy is down or misconfigured), so scripts notice."""
+(the proxy or the shared Redis is down or misconfigured), so scripts notice."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.extensions import PROXY_UNREACHABLE
+from crawler.shared import REDIS_UNREACHABLE
 
 
 class Command(ScrapyCrawlCommand):
@@ -19,6 +20,6 @@ class Command(ScrapyCrawlCommand):
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        proxy_failed = crawler.stats is not None and crawler.stats.get_value("finish_reason") == PROXY_UNREACHABLE
-        if self.crawler_process.bootstrap_failed or proxy_failed:
+        reason = crawler.stats.get_value("finish_reason") if crawler.stats is not None else None
+        if self.crawler_process.bootstrap_failed or reason in (PROXY_UNREACHABLE, REDIS_UNREACHABLE):
             self.exitcode = 1

@@ -35,6 +35,8 @@ class MirrorServer:
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._attempts: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests served at once (for politeness tests)
         self._httpd = _QuietServer((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
@@ -104,9 +106,15 @@ class MirrorServer:
             self.requests.append((method, host, target))
             self._attempts[path] += 1
             attempt = self._attempts[path]
-        if self.delay > 0:
-            time.sleep(self.delay)
-        return self.site.render(target, attempt)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay > 0:
+                time.sleep(self.delay)
+            return self.site.render(target, attempt)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 def _origin_form(host: str, target: str) -> tuple[str, str]:

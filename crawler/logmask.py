@@ -1,0 +1,45 @@
+"""Keep passwords in URLs (REDIS_URL, ONION_PROXY) out of every log line.
+
+Scrapy logs its overridden settings at start; this record factory masks
+``scheme://user:password@host`` in every message before any handler sees it.
+
+>>> mask_secrets("redis://:s3cret@10.0.0.5:6379/0 and socks5h://tor:pw@127.0.0.1:9050")
+'redis://:***@10.0.0.5:6379/0 and socks5h://tor:***@127.0.0.1:9050'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)(?P<password>[^@\s'\"]+)(?=@)")
+
+
+def mask_secrets(text: str) -> str:
+    return _USERINFO.sub(r"\g<head>***", text)
+
+
+def install() -> None:
+    """Mask secrets in every log record, once per process."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks_secrets", False):
+        return
+
+    def masking_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        if "://" in str(record.msg) or any("://" in str(arg) for arg in _args(record)):
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                return record
+            record.msg, record.args = mask_secrets(message), None
+        return record
+
+    masking_factory.masks_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)
+
+
+def _args(record: logging.LogRecord) -> tuple[object, ...]:
+    if isinstance(record.args, dict):
+        return tuple(record.args.values())
+    return record.args or ()

@@ -1,0 +1,216 @@
+"""Merge the stores of several crawl workers into one: ``scrapy merge -o OUT IN [IN ...]``.
+
+Pages are keyed by canonical URL. A URL that several inputs have gets one winner,
+chosen by a total order on page rows, so that the result depends neither on the order
+of the inputs nor on how often they are merged:
+
+1. a row with a ``status`` (a response came) beats one without (a failed fetch);
+2. then the later ``fetched_at`` (compared as text: ISO 8601, all in UTC);
+3. then the larger ``content_hash`` (a missing hash is the smallest);
+4. then the larger ``fetched_url``;
+5. then, to make the order total, the remaining columns in schema order (``mirror``,
+   ``status``, ``error``, ``depth``, ... ``redirect_to``; a ``NULL`` is the smallest);
+6. two identical page rows with different links: the larger link list wins (the sorted
+   ``(target, kind, text)`` tuples, compared as Python compares lists).
+
+The winner's links (the ``links`` rows whose source is that URL) come from the same input
+as the winning page row: never a union of the links of two fetches. Aliases are the
+union of the inputs' aliases; an alias that two inputs map to different URLs keeps the
+smaller ``(url, reason)``.
+
+The output is created when missing, and may be a store that earlier merges (or a crawl)
+wrote: it takes part like one more input, so merging the same inputs again, or an input
+that is already merged in, changes nothing. Each input is merged in one transaction.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> def item(url, fetched_at, title, *links):
+...     return {"url": url, "fetched_url": url.replace("https://www.nytimes.com", "http://x.onion"),
+...             "mirror": "x.onion", "status": 200, "fetched_at": fetched_at, "title": title,
+...             "links": [{"url": link, "text": "", "kind": "article"} for link in links]}
+>>> A, B, C = (f"https://www.nytimes.com/{name}.html" for name in "abc")
+>>> folder = Path(tempfile.mkdtemp())
+>>> with Store(folder / "worker1.sqlite3") as one, Store(folder / "worker2.sqlite3") as two:
+...     one.write([item(A, "2026-01-01T00:00:00+00:00", "A, first", B, C)])
+...     two.write([item(A, "2026-01-02T00:00:00+00:00", "A, again", B), item(B, "2026-01-02T00:00:00+00:00", "B")])
+>>> merge_stores(folder / "crawl.sqlite3", [folder / "worker1.sqlite3", folder / "worker2.sqlite3"])
+MergeStats(pages=2, links=1, aliases=0, conflicts=1, stores=2)
+>>> with Store(folder / "crawl.sqlite3") as merged:
+...     [(page["title"], len(page["links"])) for page in merged.pages()]
+[('A, again', 1), ('B', 0)]
+>>> merge_stores(folder / "crawl.sqlite3", [folder / "worker2.sqlite3", folder / "worker1.sqlite3"])
+MergeStats(pages=2, links=1, aliases=0, conflicts=1, stores=2)
+>>> import shutil; shutil.rmtree(folder)
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.store import PAGE_COLUMNS, Store, StoreError
+
+__all__ = ["MergeStats", "merge_stores", "page_order_key"]
+
+
+@dataclass(frozen=True)
+class MergeStats:
+    """The merged store's row counts, and how many URLs were in more than one input."""
+
+    pages: int
+    links: int
+    aliases: int
+    conflicts: int
+    stores: int
+
+
+# Columns of the total order after the first four criteria (see the module docstring).
+_OTHER_COLUMNS = tuple(c for c in PAGE_COLUMNS if c not in ("url", "fetched_at", "content_hash", "fetched_url"))
+
+
+def page_order_key(table: str) -> str:
+    """The SQL row value that orders the page rows of ``table`` (an alias) by the merge
+    rule: the larger value wins. A nullable column ``c`` becomes the pair
+    ``c IS NOT NULL, IFNULL(c, 0)``, so that ``NULL`` is the smallest and never makes
+    the comparison ``NULL``.
+
+    >>> page_order_key("p")[:60]
+    '(p.status IS NOT NULL, p.fetched_at, p.content_hash IS NOT N'
+    """
+    def nullable(column: str) -> str:
+        return f"{table}.{column} IS NOT NULL, IFNULL({table}.{column}, 0)"
+
+    parts = [f"{table}.status IS NOT NULL", f"{table}.fetched_at", nullable("content_hash"), f"{table}.fetched_url"]
+    parts += [nullable(column) for column in _OTHER_COLUMNS]
+    return f"({', '.join(parts)})"
+
+
+_COLUMNS = ", ".join(PAGE_COLUMNS)
+_SAME_ROW = " AND ".join(f"s.{c} IS m.{c}" for c in PAGE_COLUMNS)
+
+_SQL_SETUP = """
+CREATE TEMP TABLE IF NOT EXISTS merge_winners (url TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS merge_seen (url TEXT PRIMARY KEY, inputs INTEGER NOT NULL) WITHOUT ROWID;
+DELETE FROM temp.merge_seen;
+"""
+
+# The URLs whose page row in the input beats the output's (or that the output lacks).
+_SQL_WINNERS = f"""
+INSERT INTO temp.merge_winners (url)
+SELECT s.url FROM src.pages s LEFT JOIN main.pages m ON m.url = s.url
+WHERE m.url IS NULL OR {page_order_key("s")} > {page_order_key("m")}
+"""
+
+# Identical page rows whose link sets differ: rule 6 decides, in Python (rare).
+_SQL_TIED_LINKS = f"""
+WITH tied(url) AS (SELECT s.url FROM src.pages s JOIN main.pages m ON m.url = s.url WHERE {_SAME_ROW}),
+src_links AS (SELECT source, target, kind, text FROM src.links WHERE source IN tied),
+main_links AS (SELECT source, target, kind, text FROM main.links WHERE source IN tied)
+SELECT source FROM (SELECT * FROM src_links EXCEPT SELECT * FROM main_links)
+UNION
+SELECT source FROM (SELECT * FROM main_links EXCEPT SELECT * FROM src_links)
+"""
+
+_SQL_UPSERT_PAGES = f"""
+INSERT INTO main.pages ({_COLUMNS})
+SELECT {_COLUMNS} FROM src.pages WHERE url IN (SELECT url FROM temp.merge_winners)
+ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}
+"""
+
+_SQL_REPLACE_LINKS = """
+DELETE FROM main.links WHERE source IN (SELECT url FROM temp.merge_winners);
+INSERT INTO main.links (source, target, kind, text)
+SELECT source, target, kind, text FROM src.links WHERE source IN (SELECT url FROM temp.merge_winners);
+"""
+
+_SQL_UNION_ALIASES = """
+INSERT INTO main.aliases (alias, url, reason)
+SELECT alias, url, reason FROM src.aliases WHERE true
+ON CONFLICT (alias) DO UPDATE SET url = excluded.url, reason = excluded.reason
+WHERE (excluded.url, excluded.reason) < (aliases.url, aliases.reason)
+"""
+
+_SQL_COUNT_SEEN = """
+INSERT INTO temp.merge_seen (url, inputs) SELECT url, 1 FROM src.pages WHERE true
+ON CONFLICT (url) DO UPDATE SET inputs = inputs + 1
+"""
+
+
+def merge_stores(output: str | Path, inputs: Sequence[str | Path]) -> MergeStats:
+    """Merge the crawl stores ``inputs`` into the store ``output`` (created if missing).
+
+    See the module docstring for the rule that picks one page per URL. The same input
+    named twice is merged once. Raises ``ValueError`` for no inputs or an output that is
+    one of the inputs, and :class:`~crawler.store.StoreError` (naming the file) for an
+    input that is missing, corrupt, foreign or from a newer release, or an unusable
+    output; every input is checked before the output is opened.
+    """
+    paths = _distinct_inputs(inputs)
+    if not paths:
+        raise ValueError("no input stores to merge")
+    for path in paths:
+        if _same_file(output, path):
+            raise ValueError(f"{output}: the output is also an input; merge into a new or another store")
+    for path in paths:
+        Store(path, create=False).close()  # a StoreError names the file
+
+    with Store(output) as store:
+        db = store.db
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.executescript(_SQL_SETUP)
+        for path in paths:
+            _merge_one(db, path)
+        conflicts = db.execute("SELECT COUNT(*) FROM temp.merge_seen WHERE inputs > 1").fetchone()[0]
+        db.executescript("DROP TABLE temp.merge_seen; DROP TABLE temp.merge_winners;")
+        counts = store.counts()
+    return MergeStats(counts["pages"], counts["links"], counts["aliases"], conflicts, len(paths))
+
+
+def _merge_one(db: sqlite3.Connection, path: str) -> None:
+    db.execute("ATTACH DATABASE ? AS src", (path,))
+    try:
+        # Deferred: the inputs are only read, so no write lock is taken on them.
+        db.execute("BEGIN")
+        db.execute("DELETE FROM temp.merge_winners")
+        db.execute(_SQL_WINNERS)
+        for (url,) in db.execute(_SQL_TIED_LINKS).fetchall():
+            if _links(db, "src", url) > _links(db, "main", url):
+                db.execute("INSERT INTO temp.merge_winners (url) VALUES (?)", (url,))
+        db.execute(_SQL_UPSERT_PAGES)
+        for statement in _SQL_REPLACE_LINKS.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(_SQL_UNION_ALIASES)
+        db.execute(_SQL_COUNT_SEEN)
+        db.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot merge this store ({exc})") from None
+    finally:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        db.execute("DETACH DATABASE src")
+
+
+def _links(db: sqlite3.Connection, schema: str, url: str) -> list[tuple[str, str, str]]:
+    return sorted(db.execute(f"SELECT target, kind, text FROM {schema}.links WHERE source = ?", (url,)))
+
+
+def _distinct_inputs(inputs: Sequence[str | Path]) -> list[str]:
+    """The inputs as strings, each file once (the first spelling kept)."""
+    distinct: list[str] = []
+    for path in inputs:
+        if not any(_same_file(path, seen) for seen in distinct):
+            distinct.append(str(path))
+    return distinct
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    if str(a) == ":memory:" or str(b) == ":memory:":
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return Path(a).resolve() == Path(b).resolve()

@@ -1,0 +1,415 @@
+"""Several machines crawl one mirror together: one frontier and one dupefilter in Redis.
+
+Set ``REDIS_URL`` and every worker running the same ``scrapy crawl mirror`` command
+shares Scrapy's scheduler state through scrapy-redis (pinned to 0.9.1), subclassed
+where it falls short:
+
+* its dupefilter hashes its own canonical form; :class:`SharedDupeFilter` uses the
+  crawler's request fingerprinter (the project's canonical-URL one);
+* it pickles requests into Redis, so anyone who can write to Redis runs code on
+  every worker; here requests are JSON (Scrapy's ``Request.to_dict``) and anything
+  else is refused (:class:`JsonRequestSerializer`);
+* its queue forgets a request once a worker pops it; :class:`ClaimingQueue` keeps it
+  claimed by that worker until its page is stored, and a worker whose heartbeat
+  stops has its claims handed back to the queue;
+* its ``SCHEDULER_PERSIST=False`` lets the first worker to finish delete the shared
+  state; here state persists (clear it with ``scrapy shared --clear``) and a worker
+  closes only when the queue is empty and no live worker holds a claim;
+* politeness is per process; :class:`SharedConcurrencyMiddleware` holds one
+  per-mirror limit for all workers together.
+
+Without ``REDIS_URL`` the crawl is the single-machine crawl, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy import Request, signals
+from scrapy.core.scheduler import Scheduler as ScrapyScheduler
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
+
+from crawler.logmask import mask_secrets
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+try:  # the optional extra: pip install '.[distributed]'
+    import redis
+    from scrapy_redis.dupefilter import RFPDupeFilter
+    from scrapy_redis.queue import PriorityQueue
+    from scrapy_redis.scheduler import Scheduler as RedisScheduler
+except ImportError:  # pragma: no cover - exercised only without the extra
+    redis = None
+    RFPDupeFilter = PriorityQueue = RedisScheduler = object  # type: ignore[assignment,misc]
+
+logger = logging.getLogger(__name__)
+
+REDIS_UNREACHABLE = "redis_unreachable"
+
+
+def shared_key(settings: Any, spider_name: str, suffix: str) -> str:
+    prefix = settings.get("SHARED_KEY_PREFIX") or "%(spider)s"
+    return f"{prefix % {'spider': spider_name}}:{suffix}"
+
+
+def redis_from_settings(settings: Any) -> Any:
+    if redis is None:
+        raise NotConfigured("REDIS_URL is set but scrapy-redis is not installed: pip install '.[distributed]'")
+    return redis.Redis.from_url(settings["REDIS_URL"], socket_timeout=30, socket_connect_timeout=10)
+
+
+# -- requests as JSON, never pickle ------------------------------------------------
+
+
+class UnsafeRequest(ValueError):
+    """Something in the shared queue that is not a JSON request (a pickle, say)."""
+
+
+class JsonRequestSerializer:
+    """``dumps``/``loads`` for scrapy-redis queues: JSON only, bytes tagged as base64."""
+
+    @staticmethod
+    def dumps(obj: dict[str, Any]) -> str:
+        return json.dumps(_to_json(obj), separators=(",", ":"), sort_keys=True)
+
+    @staticmethod
+    def loads(data: bytes | str) -> dict[str, Any]:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            raise UnsafeRequest("not UTF-8 text (a pickle?)") from None
+        if not text.startswith("{"):
+            raise UnsafeRequest("not a JSON object (a pickle?)")
+        try:
+            obj = json.loads(text, object_hook=_from_json)
+        except json.JSONDecodeError as exc:
+            raise UnsafeRequest(f"not valid JSON: {exc}") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("url"), str):
+            raise UnsafeRequest("not a request")
+        return obj
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        if all(isinstance(key, str) for key in value):
+            return {key: _to_json(item) for key, item in value.items()}
+        return {"$items": [[_to_json(key), _to_json(item)] for key, item in value.items()]}
+    if isinstance(value, list | tuple):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _from_json(obj: dict[str, Any]) -> Any:
+    if set(obj) == {"$bytes"}:
+        return base64.b64decode(obj["$bytes"])
+    if set(obj) == {"$items"}:
+        return {_hashable(key): item for key, item in obj["$items"]}
+    return obj
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+# -- the dupefilter: the crawler's own fingerprints ------------------------------------
+
+
+class SharedDupeFilter(RFPDupeFilter):
+    """scrapy-redis's Redis set of fingerprints, computed by the crawler's fingerprinter."""
+
+    fingerprinter: Any = None
+
+    @classmethod
+    def from_spider(cls, spider: Spider) -> SharedDupeFilter:
+        settings = spider.settings
+        instance = cls(redis_from_settings(settings), key=shared_key(settings, spider.name, "dupefilter"),
+                       debug=settings.getbool("DUPEFILTER_DEBUG"))
+        instance.fingerprinter = spider.crawler.request_fingerprinter
+        return instance
+
+    def request_fingerprint(self, request: Request) -> str:
+        return self.fingerprinter.fingerprint(request).hex()
+
+
+# -- the queue: requests stay claimed until their page is stored -------------------------
+
+_POP_AND_CLAIM = """
+local popped = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #popped == 0 then return false end
+redis.call('ZREM', KEYS[1], popped[1])
+redis.call('HSET', KEYS[2], popped[1], popped[2])
+return popped[1]
+"""
+_HAND_BACK = """
+local claims = redis.call('HGETALL', KEYS[1])
+for i = 1, #claims, 2 do redis.call('ZADD', KEYS[2], claims[i + 1], claims[i]) end
+redis.call('DEL', KEYS[1])
+return #claims / 2
+"""
+
+
+class ClaimingQueue(PriorityQueue):
+    """scrapy-redis's priority queue; a pop moves the request into the worker's claims."""
+
+    def pop_claimed(self, claims_key: str) -> tuple[Request | None, bytes | None]:
+        while True:
+            member = self.server.eval(_POP_AND_CLAIM, 2, self.key, claims_key)
+            if member is None:
+                return None, None
+            try:
+                return self._decode_request(member), member
+            except UnsafeRequest as exc:
+                self.server.hdel(claims_key, member)
+                logger.error("Refused a request in the shared queue %s: %s; it was dropped, not run.",
+                             self.key, exc)
+                stats = getattr(self.spider.crawler, "stats", None)
+                if stats is not None:
+                    stats.inc_value("shared/refused_unsafe_requests")
+
+    def hand_back(self, claims_key: str) -> int:
+        return int(self.server.eval(_HAND_BACK, 2, claims_key, self.key))
+
+
+# -- the scheduler ------------------------------------------------------------------------
+
+
+class AutoScheduler(ScrapyScheduler):
+    """``SCHEDULER``: Scrapy's own scheduler, or the shared one when REDIS_URL is set."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        if crawler.settings.get("REDIS_URL"):
+            return SharedScheduler.from_crawler(crawler)
+        return ScrapyScheduler.from_crawler(crawler)
+
+
+class SharedScheduler(RedisScheduler):
+    """scrapy-redis's scheduler with claims, heartbeats, persistence and joint closing."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
+        settings = crawler.settings
+        instance = cls(
+            server=redis_from_settings(settings),
+            persist=True,  # the shared state outlives any one worker
+            queue_cls="crawler.shared.ClaimingQueue",
+            dupefilter_key="unused",
+            dupefilter_cls=settings.get("SHARED_DUPEFILTER_CLASS") or "crawler.shared.SharedDupeFilter",
+            serializer=JsonRequestSerializer,
+        )
+        instance.crawler = crawler
+        instance.stats = crawler.stats
+        return instance
+
+    # lifecycle
+
+    def open(self, spider: Spider) -> None:
+        settings = self.crawler.settings
+        where = mask_secrets(settings["REDIS_URL"])
+        try:
+            self.server.ping()
+        except redis.AuthenticationError as exc:
+            self._fail(f"Redis at {where} refused the password ({exc}). Check the password in REDIS_URL.")
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            self._fail(f"Cannot reach Redis at {where} ({mask_secrets(str(exc))}). Start redis-server or fix "
+                       "REDIS_URL; unset REDIS_URL to crawl on this machine alone.")
+        except redis.RedisError as exc:
+            self._fail(f"Redis at {where} answered with an error: {mask_secrets(str(exc))}")
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(
+            server=self.server, spider=spider, key=shared_key(settings, spider.name, "requests"),
+            serializer=self.serializer,
+        )
+        self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_prefix = shared_key(settings, spider.name, "worker:")
+        self.claims_prefix = shared_key(settings, spider.name, "claims:")
+        self.claims_key = self.claims_prefix + self.worker
+        self.heartbeat_ttl = settings.getint("SHARED_HEARTBEAT_TTL", 10)
+        self.close_grace = settings.getfloat("SHARED_CLOSE_GRACE", 3.0)
+        self.claimed: dict[bytes, bytes] = {}  # fingerprint -> queue member, for this worker
+        self.quiet_since: float | None = None
+        self._beat()
+        self._ticker = asyncio.get_event_loop().create_task(self._tick_forever())
+        signals_ = self.crawler.signals
+        signals_.connect(self._item_scraped, signal=signals.item_scraped)
+        signals_.connect(self._spider_error, signal=signals.spider_error)
+        signals_.connect(self._spider_idle, signal=signals.spider_idle)
+        logger.info("Sharing the frontier in Redis at %s as worker %s (%d requests queued)",
+                    where, self.worker, len(self.queue))
+
+    def _fail(self, message: str) -> None:
+        logger.error(message)
+        self.crawler.stats.set_value("shared/redis_error", message)
+        raise CloseSpider(REDIS_UNREACHABLE)
+
+    def close(self, reason: str) -> None:
+        ticker = getattr(self, "_ticker", None)
+        if ticker is None:
+            return
+        ticker.cancel()
+        handed = self.queue.hand_back(self.claims_key)  # a cancelled crawl leaves nothing claimed
+        if handed:
+            logger.info("Handed %d claimed requests back to the shared queue", handed)
+        self.server.delete(self.worker_prefix + self.worker)
+
+    # the scheduler interface
+
+    def enqueue_request(self, request: Request) -> bool:
+        # A request that comes back (a retry) belongs to the queue again, not to this worker.
+        self._release(self.df.request_fingerprint(request).encode())
+        return super().enqueue_request(request)
+
+    def next_request(self) -> Request | None:
+        request, member = self.queue.pop_claimed(self.claims_key)
+        if request is None:
+            return None
+        self.claimed[self.df.request_fingerprint(request).encode()] = member
+        self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def has_pending_requests(self) -> bool:
+        return len(self.queue) > 0
+
+    # claims
+
+    def _release(self, fingerprint: bytes) -> None:
+        member = self.claimed.pop(fingerprint, None)
+        if member is not None:
+            self.server.hdel(self.claims_key, member)
+
+    def _item_scraped(self, item: Any, response: Any = None, spider: Spider | None = None) -> None:
+        fetched_url = ItemAdapter(item).get("fetched_url")
+        if fetched_url:
+            self._release(self.df.request_fingerprint(Request(fetched_url)).encode())
+
+    def _spider_error(self, failure: Any, response: Response, spider: Spider | None = None) -> None:
+        self._release(self.df.request_fingerprint(response.request).encode())
+
+    # heartbeat, dead workers, waking up, closing together
+
+    def _beat(self) -> None:
+        self.server.set(self.worker_prefix + self.worker, "1", ex=self.heartbeat_ttl)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self._tick()
+            except redis.RedisError as exc:
+                logger.warning("Redis: %s", mask_secrets(str(exc)))
+
+    def _tick(self) -> None:
+        self._beat()
+        self._reap_dead_workers()
+        if len(self.queue) > 0 or self.quiet_since is not None:
+            self._wake_engine()
+
+    def _live_claims(self) -> bool:
+        """True when a live worker holds a claim; a dead worker's claims go back to the queue."""
+        busy = False
+        for key in self.server.scan_iter(match=self.claims_prefix + "*", count=100):
+            worker = key.decode()[len(self.claims_prefix):]
+            if not self.server.hlen(key):
+                continue
+            if self.server.exists(self.worker_prefix + worker):
+                busy = True
+            else:
+                handed = self.queue.hand_back(key.decode())
+                logger.warning("Worker %s stopped beating: %d of its requests are back in the queue",
+                               worker, handed)
+                self.stats.inc_value("shared/requests_handed_back", handed)
+                busy = True
+        return busy
+
+    _reap_dead_workers = _live_claims
+
+    def _wake_engine(self) -> None:
+        # The engine looks for work every 5 s by itself; new shared work is taken at once.
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()
+
+    def _spider_idle(self, spider: Spider | None = None) -> None:
+        # Idle here means nothing in flight: a claim this worker still holds was lost
+        # on the way (an exception in a callback, say), so it goes back to the queue.
+        self.claimed.clear()
+        if self.queue.hand_back(self.claims_key):
+            self.stats.inc_value("shared/lost_claims_handed_back")
+        if len(self.queue) > 0 or self._live_claims():
+            self.quiet_since = None
+            raise DontCloseSpider
+        now = time.monotonic()
+        if self.quiet_since is None:
+            self.quiet_since = now
+        if now - self.quiet_since < self.close_grace:
+            raise DontCloseSpider
+
+
+# -- one concurrency limit per mirror, for all workers ------------------------------------
+
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+class SharedConcurrencyMiddleware:
+    """At most ``SHARED_CONCURRENT_REQUESTS_PER_MIRROR`` requests in flight per mirror host,
+    counted across all workers (a Redis sorted set of expiring tokens)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.get("REDIS_URL"):
+            raise NotConfigured("single-machine crawl")
+        self.crawler = crawler
+        self.limit = settings.getint("SHARED_CONCURRENT_REQUESTS_PER_MIRROR", 8)
+        self.ttl = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30
+        self.server = redis_from_settings(settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedConcurrencyMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        host = urlparse_cached(request).hostname or ""
+        key = shared_key(self.crawler.settings, self.crawler.spider.name, f"slots:{host}")
+        token = uuid.uuid4().hex
+        while True:
+            now = time.time()
+            if self.server.eval(_ACQUIRE, 1, key, now, self.limit, now + self.ttl, token):
+                request.meta["_shared_slot"] = (key, token)
+                return
+            await asyncio.sleep(0.05)
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        self._release(request)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        self._release(request)
+
+    def _release(self, request: Request) -> None:
+        slot = request.meta.pop("_shared_slot", None)
+        if slot is not None:
+            self.server.zrem(*slot)
