@@ -46,5 +46,5 @@ class ProxyCheck:
 
     def _fail(self, message: str) -> None:
         logger.error(message)
-        self.crawler.stats.set_value("mirror/proxy_error", message)
+        self.crawler.stats.set_value("mirror/proxy_error", PROXY_UNREACHABLE)
         raise CloseSpider(PROXY_UNREACHABLE)

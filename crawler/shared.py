@@ -156,6 +156,11 @@ redis.call('ZREM', KEYS[1], popped[1])
 redis.call('HSET', KEYS[2], popped[1], popped[2])
 return popped[1]
 """
+_SEEN_THEN_PUSH = """
+if ARGV[3] == '0' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+return 1
+"""
 _HAND_BACK = """
 local claims = redis.call('HGETALL', KEYS[1])
 for i = 1, #claims, 2 do redis.call('ZADD', KEYS[2], claims[i + 1], claims[i]) end
@@ -222,15 +227,13 @@ class SharedScheduler(RedisScheduler):
     def open(self, spider: Spider) -> None:
         settings = self.crawler.settings
         where = mask_secrets(settings["REDIS_URL"])
-        try:
-            self.server.ping()
-        except redis.AuthenticationError as exc:
-            self._fail(f"Redis at {where} refused the password ({exc}). Check the password in REDIS_URL.")
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            self._fail(f"Cannot reach Redis at {where} ({mask_secrets(str(exc))}). Start redis-server or fix "
-                       "REDIS_URL; unset REDIS_URL to crawl on this machine alone.")
-        except redis.RedisError as exc:
-            self._fail(f"Redis at {where} answered with an error: {mask_secrets(str(exc))}")
+        problem = self._check_server(where)
+        if problem is not None:
+            logger.error(problem)
+            self.crawler.stats.set_value("shared/redis_error", REDIS_UNREACHABLE)
+            # Closed from spider_opened: Scrapy cannot close a spider whose scheduler failed to open.
+            self.crawler.signals.connect(self._refuse_to_start, signal=signals.spider_opened)
+            return
         self.spider = spider
         self.queue = load_object(self.queue_cls)(
             server=self.server, spider=spider, key=shared_key(settings, spider.name, "requests"),
@@ -254,9 +257,19 @@ class SharedScheduler(RedisScheduler):
         logger.info("Sharing the frontier in Redis at %s as worker %s (%d requests queued)",
                     where, self.worker, len(self.queue))
 
-    def _fail(self, message: str) -> None:
-        logger.error(message)
-        self.crawler.stats.set_value("shared/redis_error", message)
+    def _check_server(self, where: str) -> str | None:
+        try:
+            self.server.ping()
+        except redis.AuthenticationError as exc:
+            return f"Redis at {where} refused the password ({exc}). Check the password in REDIS_URL."
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            return (f"Cannot reach Redis at {where} ({mask_secrets(str(exc))}). Start redis-server or fix "
+                    "REDIS_URL; unset REDIS_URL to crawl on this machine alone.")
+        except redis.RedisError as exc:
+            return f"Redis at {where} answered with an error: {mask_secrets(str(exc))}"
+        return None
+
+    def _refuse_to_start(self, spider: Spider | None = None) -> None:
         raise CloseSpider(REDIS_UNREACHABLE)
 
     def close(self, reason: str) -> None:
@@ -272,11 +285,25 @@ class SharedScheduler(RedisScheduler):
     # the scheduler interface
 
     def enqueue_request(self, request: Request) -> bool:
-        # A request that comes back (a retry) belongs to the queue again, not to this worker.
-        self._release(self.df.request_fingerprint(request).encode())
-        return super().enqueue_request(request)
+        fingerprint = self.df.request_fingerprint(request)
+        if request.dont_filter:
+            # A request that comes back (a retry, a re-addressed request) is the queue's again.
+            # Others (links to a page this worker has in flight) are filtered and change nothing.
+            self._release(fingerprint.encode())
+        # One script: a worker killed between "seen" and "queued" would lose the request.
+        pushed = self.server.eval(
+            _SEEN_THEN_PUSH, 2, self.df.key, self.queue.key, fingerprint, -request.priority,
+            int(request.dont_filter), self.queue._encode_request(request),
+        )
+        if not pushed:
+            self.df.log(request, self.spider)
+            return False
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
 
     def next_request(self) -> Request | None:
+        if getattr(self, "queue", None) is None:
+            return None
         request, member = self.queue.pop_claimed(self.claims_key)
         if request is None:
             return None
@@ -285,7 +312,7 @@ class SharedScheduler(RedisScheduler):
         return request
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+        return getattr(self, "queue", None) is not None and len(self.queue) > 0
 
     # claims
 

@@ -69,3 +69,10 @@ def read_items(path: Path) -> list[dict]:
 def read_dns_log(workdir: Path) -> list[str]:
     log = workdir / "dns.log"
     return log.read_text().split() if log.exists() else []
+
+
+def run_scrapy(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Any other scrapy command (pages, graph, merge, summary), as a user runs it."""
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    return subprocess.run([sys.executable, "-m", "scrapy.cmdline", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=120)

@@ -5,7 +5,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from crawler.normalize import default_normalizer
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
 from crawler.store import Store
-from tests.crawling import crawl_command, read_items, run_crawl
+from tests.crawling import crawl_command, read_items, run_crawl, run_scrapy
 
 MIRROR_LABELS = [m.onion for m in default_normalizer().rules.mirrors]
 OFFSITE = "https://www.example.org/story.html"
@@ -28,12 +27,6 @@ def stored_crawl(tmp_path_factory):
         result = run_crawl(workdir, proxy.url, settings={"DEPTH_LIMIT": "10"})
     assert result.returncode == 0, result.stderr[-3000:]
     return site, workdir, result
-
-
-def scrapy(workdir, *args):
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-    return subprocess.run([sys.executable, "-m", "scrapy.cmdline", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_store_holds_every_item_once(stored_crawl):
@@ -82,7 +75,7 @@ def test_crawl_log_ends_with_a_summary(stored_crawl):
 
 def test_pages_export_again(stored_crawl):
     _, workdir, result = stored_crawl
-    done = scrapy(workdir, "pages", "-o", "again.jsonl")
+    done = run_scrapy(workdir, "pages", "-o", "again.jsonl")
     assert done.returncode == 0, done.stderr
     again = read_items(workdir / "again.jsonl")
     assert {p["url"] for p in again} == {i["url"] for i in result.items}
@@ -92,14 +85,14 @@ def test_pages_export_again(stored_crawl):
         for key in ("title", "text", "html", "authors", "status", "content_hash"):
             assert page[key] == original[key], key
         assert sorted(map(json.dumps, page["links"])) == sorted(map(json.dumps, original["links"]))
-    assert scrapy(workdir, "pages", "-o", "again.csv").returncode == 0
-    assert scrapy(workdir, "summary").stdout.startswith("pages stored:")
+    assert run_scrapy(workdir, "pages", "-o", "again.csv").returncode == 0
+    assert run_scrapy(workdir, "summary").stdout.startswith("pages stored:")
 
 
 def test_commands_on_a_bad_store_say_so(tmp_path):
     (tmp_path / "crawl.sqlite3").write_text("not a database " * 100)
     for command in (["pages", "-o", "x.jsonl"], ["summary"]):
-        done = scrapy(tmp_path, *command)
+        done = run_scrapy(tmp_path, *command)
         assert done.returncode == 2
         assert "error:" in done.stderr and "not a usable SQLite store" in done.stderr
         assert "Traceback" not in done.stderr
@@ -155,7 +148,7 @@ def test_graph_exports_load_back_and_match_the_site(stored_crawl, extension):
 
     site, workdir, _ = stored_crawl
     output = workdir / f"graph{extension}"
-    done = scrapy(workdir, "graph", "-o", output.name)
+    done = run_scrapy(workdir, "graph", "-o", output.name)
     assert done.returncode == 0, done.stderr
     if extension == ".json":
         graph = nx.node_link_graph(json.loads(output.read_text()), edges="edges")
