@@ -226,3 +226,7 @@ def test_items_feed_of_a_shared_crawl(tmp_path, shared, redis_url):
     assert result.returncode == 0
     assert read_items(tmp_path / "pages.jsonl") == result.items
     assert shared.exists("mirror:dupefilter")  # state persists for the other workers
+    status = run_scrapy(tmp_path, "shared", "-s", f"REDIS_URL={redis_url}")
+    assert "queued requests: 0" in status.stdout and "seen fingerprints: " in status.stdout
+    assert run_scrapy(tmp_path, "shared", "--clear", "-s", f"REDIS_URL={redis_url}").returncode == 0
+    assert not shared.exists("mirror:dupefilter")

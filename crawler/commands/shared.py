@@ -1,0 +1,59 @@
+"""``scrapy shared``: look at, or clear, the shared crawl state in Redis (REDIS_URL).
+
+    scrapy shared -s REDIS_URL=redis://:PW@HOST:6379/0            # queue, seen, workers, claims
+    scrapy shared --clear -s REDIS_URL=...                          # start the next crawl afresh
+
+Workers never delete the shared state by themselves (a worker that finishes first
+would take the others' frontier with it): clearing is this explicit command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, ClassVar
+
+from scrapy.commands import ScrapyCommand
+
+from crawler.logmask import mask_secrets
+
+
+class Command(ScrapyCommand):
+    requires_crawler_process = False
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
+
+    def short_desc(self) -> str:
+        return "Show or clear the shared crawl state in Redis (REDIS_URL)"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--spider", default="mirror", help="spider name (default: mirror)")
+        parser.add_argument("--clear", action="store_true", help="delete the queue, the seen set and the claims")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if not self.settings.get("REDIS_URL"):
+            print("error: set REDIS_URL (-s REDIS_URL=redis://:PASSWORD@HOST:6379/0)", file=sys.stderr)
+            self.exitcode = 2
+            return
+        from crawler.shared import redis, redis_from_settings, shared_key
+
+        server = redis_from_settings(self.settings)
+        key = lambda suffix: shared_key(self.settings, opts.spider, suffix)  # noqa: E731
+        try:
+            keys = [key("requests"), key("dupefilter")]
+            keys += [k.decode() for k in server.scan_iter(match=key("claims:*"))]
+            keys += [k.decode() for k in server.scan_iter(match=key("slots:*"))]
+            if opts.clear:
+                deleted = server.delete(*keys) if keys else 0
+                print(f"cleared {deleted} keys of {opts.spider!r} in {mask_secrets(self.settings['REDIS_URL'])}")
+                return
+            workers = [k.decode() for k in server.scan_iter(match=key("worker:*"))]
+            claims = sum(server.hlen(k) for k in server.scan_iter(match=key("claims:*")))
+            print(f"queued requests: {server.zcard(key('requests'))}")
+            print(f"seen fingerprints: {server.scard(key('dupefilter'))}")
+            print(f"live workers: {len(workers)}")
+            print(f"claimed (in flight): {claims}")
+        except redis.RedisError as exc:
+            print(f"error: Redis at {mask_secrets(self.settings['REDIS_URL'])}: {mask_secrets(str(exc))}",
+                  file=sys.stderr)
+            self.exitcode = 2
