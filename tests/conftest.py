@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 
 from crawler.samplemirror import MirrorServer, RecordingHttpProxy, RecordingSocks5Server, build_site
@@ -24,3 +26,15 @@ def socks_proxy(mirror):
 def http_proxy(mirror):
     with RecordingHttpProxy(mirror.address) as proxy:
         yield proxy
+
+
+@pytest.fixture(scope="session")
+def whole_crawl(tmp_path_factory):
+    """One whole crawl of the sample mirror through the SOCKS5 proxy, shared by the test modules."""
+    from tests.crawling import run_crawl
+
+    site = build_site()
+    workdir = tmp_path_factory.mktemp("whole")
+    with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
+        result = run_crawl(workdir, proxy.url, settings={"DEPTH_LIMIT": "10"})
+    return SimpleNamespace(site=site, server=server, proxy=proxy, result=result, workdir=workdir)

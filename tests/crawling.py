@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,3 +77,9 @@ def run_scrapy(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
     return subprocess.run([sys.executable, "-m", "scrapy.cmdline", *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+def article_fetches(server, site) -> Counter:
+    """How often the mirror served each article path (query strings ignored)."""
+    paths = {a.path for a in site.articles}
+    return Counter(path.split("?")[0] for _, _, path in server.requests if path.split("?")[0] in paths)

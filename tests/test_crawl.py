@@ -17,26 +17,15 @@ from crawler.samplemirror import (
     REDIRECT_PATH,
     MirrorServer,
     RecordingSocks5Server,
-    build_site,
     canonical,
     hosts_asked,
 )
-from tests.crawling import START_URL, crawl_command, read_items, run_crawl
+from tests.crawling import START_URL, article_fetches, crawl_command, read_items, run_crawl
 
 
 @pytest.fixture(scope="module")
-def full_crawl(tmp_path_factory):
-    """One whole crawl of the sample mirror through the SOCKS5 proxy."""
-    site = build_site()
-    workdir = tmp_path_factory.mktemp("full")
-    with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
-        result = run_crawl(workdir, proxy.url, settings={"DEPTH_LIMIT": "10"})
-        return site, server, proxy, result
-
-
-def article_fetches(server, site) -> Counter:
-    paths = {a.path for a in site.articles}
-    return Counter(path.split("?")[0] for _, _, path in server.requests if path.split("?")[0] in paths)
+def full_crawl(whole_crawl):
+    return whole_crawl.site, whole_crawl.server, whole_crawl.proxy, whole_crawl.result
 
 
 def test_crawl_finishes_cleanly(full_crawl):

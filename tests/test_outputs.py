@@ -20,13 +20,9 @@ TRACKING = ("rref=", "contentCollection=", "pgtype=", "smid=", "utm_", "fbclid="
 
 
 @pytest.fixture(scope="module")
-def stored_crawl(tmp_path_factory):
-    site = build_site()
-    workdir = tmp_path_factory.mktemp("stored")
-    with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
-        result = run_crawl(workdir, proxy.url, settings={"DEPTH_LIMIT": "10"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return site, workdir, result
+def stored_crawl(whole_crawl):
+    assert whole_crawl.result.returncode == 0, whole_crawl.result.stderr[-3000:]
+    return whole_crawl.site, whole_crawl.workdir, whole_crawl.result
 
 
 def test_store_holds_every_item_once(stored_crawl):

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
-from tests.crawling import crawl_command, read_items, run_crawl, run_scrapy
+from tests.crawling import article_fetches, crawl_command, read_items, run_crawl, run_scrapy
 
 PASSWORD = "s3cret-test-pw"
 
@@ -56,11 +56,6 @@ def shared(redis_url):
     client = redis.Redis.from_url(redis_url)
     client.flushall()
     return client
-
-
-def article_fetches(server, site) -> Counter:
-    paths = {a.path for a in site.articles}
-    return Counter(path.split("?")[0] for _, _, path in server.requests if path.split("?")[0] in paths)
 
 
 def start_workers(tmp_path, proxy_url, redis_url, count, settings=None):

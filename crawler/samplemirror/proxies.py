@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
 
+from ._endpoint import Endpoint
 from .site import MIRROR_V2, MIRROR_V3
 
 DEFAULT_ALLOWED_HOSTS = frozenset({MIRROR_V3, MIRROR_V2})
@@ -75,7 +76,7 @@ class _ClientGoneError(Exception):
     """The client closed the connection or sent something unusable."""
 
 
-class _RecordingService:
+class _RecordingService(Endpoint):
     """Threaded TCP listener with request recording and a byte relay."""
 
     scheme: ClassVar[str] = ""
@@ -101,22 +102,8 @@ class _RecordingService:
 
     # -- public ------------------------------------------------------------
 
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` the proxy listens on."""
-        host, port = self._listener.getsockname()[:2]
-        return str(host), int(port)
-
-    @property
-    def port(self) -> int:
-        """The port the proxy listens on."""
-        return self.address[1]
-
-    @property
-    def url(self) -> str:
-        """Proxy URL for clients, e.g. ``http://127.0.0.1:8118``."""
-        host, port = self.address
-        return f"{self.scheme}://{host}:{port}"
+    def _bound_address(self) -> tuple[str, int]:
+        return self._listener.getsockname()[:2]
 
     def allows(self, host: str) -> bool:
         """Whether requests for ``host`` are forwarded (case-insensitive)."""

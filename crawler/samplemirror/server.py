@@ -14,13 +14,14 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from ._endpoint import Endpoint
 from .site import SampleSite
 
 RequestRecord = tuple[str, str, str]
 """``(method, host_header, path_with_query)``."""
 
 
-class MirrorServer:
+class MirrorServer(Endpoint):
     """Serve ``site`` on ``host:port`` (port 0 picks a free one) from a daemon thread.
 
     ``requests`` lists every request as ``(method, host_header, path_with_query)``.
@@ -40,22 +41,8 @@ class MirrorServer:
         self._httpd = _QuietServer((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` the server listens on."""
-        host, port = self._httpd.server_address[:2]
-        return str(host), int(port)
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self.address[1]
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` for talking to the server directly."""
-        host, port = self.address
-        return f"http://{host}:{port}"
+    def _bound_address(self) -> tuple[str, int]:
+        return self._httpd.server_address[:2]  # type: ignore[return-value]
 
     def start(self) -> MirrorServer:
         """Start serving in a daemon thread (idempotent); returns ``self``."""
