@@ -84,6 +84,16 @@ class MirrorPlan:
             return None
         return self.normalizer.fetch_url(canonical, choice.mirror, choice.scheme)
 
+    def adopt_scheme(self, address: str) -> bool:
+        """Fetch on ``address``'s scheme from now on, for its mirror; True if it changed."""
+        parts = urlsplit(address)
+        mirror = self.normalizer.mirror_for_host(parts.hostname or "")
+        current = self.choices.get(mirror.site) if mirror is not None else None
+        if current is None or current.mirror != mirror or current.scheme == parts.scheme:
+            return False
+        self.choices[mirror.site] = MirrorChoice(mirror, parts.scheme)
+        return True
+
     def mirror_hosts(self) -> set[str]:
         return {choice.mirror.host for choice in self.choices.values()}
 

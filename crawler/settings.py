@@ -50,6 +50,9 @@ DEPTH_LIMIT = 5
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_TIMEOUT = 120
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # a news page is well under this; a mirror serving more is wrong
+# Onion services authenticate themselves by their address; their certificates are often self-signed.
+DOWNLOAD_VERIFY_CERTIFICATES = False
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]

@@ -123,3 +123,11 @@ def test_bad_global_file(rules_dir):
     write(rules_dir, "global.toml", "[tracking]\nparams = ['a']\nprefix = ['b']\n")
     with pytest.raises(RuleError, match=r"global\.toml: tracking\.prefix: unknown key"):
         load_rules(rules_dir)
+
+
+def test_nyt_article_shapes_of_today():
+    nyt = load_rules().site("nytimes")
+    assert nyt.is_article_path("/live/2024/11/05/us/election-results")
+    assert nyt.is_article_path("/athletic/5934567/2024/11/25/some-story/")
+    assert nyt.is_article_path("/interactive/2024/11/05/us/elections/results-president.html")
+    assert not nyt.is_article_path("/athletic/")

@@ -25,6 +25,7 @@ from crawler.plan import MirrorPlan
 from crawler.resume import Resume
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+MAX_SAME_PAGE_REDIRECTS = 3
 
 
 class MirrorSpider(scrapy.Spider):
@@ -129,6 +130,9 @@ class MirrorSpider(scrapy.Spider):
             page.error = f"redirect to an unusable Location: {location!r}"
             yield page
             return
+        if target == page.url:
+            yield from self._same_page_redirect(response, location)
+            return
         page.redirect_to = target
         page.links = [PageLink(target, "", REDIRECT).as_dict()]
         yield page
@@ -136,6 +140,20 @@ class MirrorSpider(scrapy.Spider):
         if address is not None:
             # The target is fetched once, like any article: the fingerprint dedups it.
             yield self._request(address, target)
+
+    def _same_page_redirect(self, response: Response, location: str) -> Iterator[scrapy.Request]:
+        """Another address of the same page on the mirror (http to https, above all): go
+        there, and fetch on that scheme from now on, as the mirror insists."""
+        address = response.urljoin(location)
+        hops = response.meta.get("same_page_redirects", 0)
+        if not self.plan.is_on_mirror(address) or hops >= MAX_SAME_PAGE_REDIRECTS:
+            self.crawler.stats.inc_value("mirror/redirect_loops")
+            return
+        if self.plan.adopt_scheme(address):
+            self.logger.info("The mirror redirects to %s: fetching on that scheme from now on", address)
+        request = self._request(address, response.meta["canonical"], dont_filter=True)
+        request.meta["same_page_redirects"] = hops + 1
+        yield request
 
     def _apply_declared_canonical(self, response: HtmlResponse, page: Page) -> None:
         """Record the page under its own rel=canonical / og:url when that names
