@@ -171,6 +171,7 @@ class Sampler(threading.Thread):
         self.stopping = threading.Event()
         self.queue_lengths: list[int] = []
         self.member_sizes: list[int] = []
+        self.sample_member = ""
         self.busy_shares: list[float] = []
         self.loads: list[float] = []
 
@@ -180,7 +181,10 @@ class Sampler(threading.Thread):
             try:
                 self.queue_lengths.append(int(self.client.zcard(self.key)))
                 if len(self.member_sizes) < 400:
-                    self.member_sizes += [len(m) for m in self.client.zrandmember(self.key, 5) or []]
+                    members = self.client.zrandmember(self.key, 5) or []
+                    self.member_sizes += [len(m) for m in members]
+                    if members and not self.sample_member:
+                        self.sample_member = members[0].decode()
             except redis.RedisError:
                 pass
             now = cpu_ticks()
@@ -231,6 +235,7 @@ class Result:
     peak_load: float
     peak_queue: int
     member_sizes: list[int]
+    sample_member: str
     per_worker: list[Worker]
     dupefilter_bytes: int
     dupefilter_members: int
@@ -429,6 +434,7 @@ def run_once(count: int, site: SampleSite, server: TimedMirrorServer, proxy: Rec
         peak_busy=max(sampler.busy_shares, default=float("nan")),
         peak_load=max(sampler.loads, default=float("nan")),
         peak_queue=max(sampler.queue_lengths, default=0), member_sizes=sampler.member_sizes,
+        sample_member=sampler.sample_member,
         per_worker=workers,
         dupefilter_bytes=int(client.memory_usage("mirror:dupefilter", samples=0) or 0),
         dupefilter_members=int(client.scard("mirror:dupefilter")),
@@ -600,7 +606,10 @@ def print_memory(memory: dict[str, Any], real: list[Result]) -> None:
     if last and last.dupefilter_members:
         print(f"  cross-check: the real mirror:dupefilter after a {last.workers}-worker run: {last.dupefilter_members} "
               f"fingerprints, {last.dupefilter_bytes / last.dupefilter_members:.0f} bytes each")
-    print(f"  sample member: {memory['sample_member']}")
+    print(f"  synthetic member: {memory['sample_member']}")
+    sample = next((r.sample_member for r in real if r.sample_member), "")
+    if sample:
+        print(f"  a real member:    {sample}")
 
 
 def print_notes(by_count: dict[int, list[Result]]) -> None:

@@ -21,7 +21,6 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +149,12 @@ class Rules:
 
 
 def bundled_rules_dir() -> Path:
-    """The rules folder shipped with the package (``rules/`` in a checkout)."""
-    checkout = Path(__file__).resolve().parent.parent / "rules"
-    if (checkout / GLOBAL_FILE).is_file():
-        return checkout
-    return Path(str(resources.files("crawler.rules")))
+    """The rules folder shipped with the package: ``rules/`` of the checkout, which
+    the wheel carries as ``crawler/bundled_rules/``."""
+    packaged = Path(__file__).resolve().parent / "bundled_rules"
+    if (packaged / GLOBAL_FILE).is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
 
 
 def load_rules(directory: str | Path | None = None) -> Rules:

@@ -3,10 +3,14 @@
 Usage::
 
     python -m crawler.samplemirror [--articles N] [--seed S] [--delay SECONDS]
-                                   [--http-port P] [--socks-port P]
+                                   [--http-port P] [--socks-port P] [--https]
 
 Prints one line per service (mirror, HTTP proxy, SOCKS5 proxy, start URL),
-flushes stdout, then serves.
+flushes stdout, then serves.  ``--https`` serves the mirror like the real NYT
+v3 onion: HTTPS with a self-signed certificate for the onion names (needs the
+``cryptography`` package) and a ``301`` to ``https://`` for every plain-HTTP
+request; the start URL is then ``https://...onion/`` and a fifth line,
+``mirror server (tls): https://127.0.0.1:PORT``, follows it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds of latency per request")
     parser.add_argument("--http-port", type=int, default=0, help="HTTP proxy port (0 = any free)")
     parser.add_argument("--socks-port", type=int, default=0, help="SOCKS5 port (0 = any free)")
+    parser.add_argument(
+        "--https", action="store_true",
+        help="serve HTTPS (self-signed certificate) and redirect plain HTTP to it, like the real mirror",
+    )
     return parser.parse_args(argv)
 
 
@@ -46,14 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     site = build_site(args.articles, args.seed)
-    mirror = MirrorServer(site, delay=args.delay)
-    http_proxy = RecordingHttpProxy(mirror.address, port=args.http_port)
-    socks_proxy = RecordingSocks5Server(mirror.address, port=args.socks_port)
+    mirror = MirrorServer(site, delay=args.delay, tls=args.https, https_redirect=args.https)
+    http_proxy = RecordingHttpProxy.for_server(mirror, port=args.http_port)
+    socks_proxy = RecordingSocks5Server.for_server(mirror, port=args.socks_port)
     with mirror, http_proxy, socks_proxy:
         print(f"mirror server: {mirror.url}")
         print(f"http proxy: {http_proxy.url}")
         print(f"socks5 proxy: {socks_proxy.url}")
-        print(f"start url: http://{MIRROR_V3}/")
+        print(f"start url: {'https' if args.https else 'http'}://{MIRROR_V3}/")
+        if mirror.tls_url:
+            print(f"mirror server (tls): {mirror.tls_url}")
         sys.stdout.flush()
         while not done.wait(0.5):
             pass

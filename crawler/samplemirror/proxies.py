@@ -6,9 +6,13 @@
 * :class:`RecordingSocks5Server` -- a SOCKS5 server (RFC 1928, with the
   RFC 1929 username/password method Tor uses for stream isolation).
 
-Whatever host a client asks for, an allowed one is connected to the single
+Whatever host a client asks for, an allowed one is connected to the
 ``upstream`` address (the mirror server); anything else is refused the way
-Tor refuses an unknown onion.  Every request is recorded as a
+Tor refuses an unknown onion.  ``upstream`` is one address for every port, or
+a mapping from the port the client asked for to an address, e.g.
+``{80: server.address, 443: server.tls_address}`` (ports not in it go to the
+one for 80) -- :meth:`~RecordingSocks5Server.for_server` builds it from a
+:class:`~.server.MirrorServer`, so TLS tunnelled to port 443 reaches its HTTPS port.  Every request is recorded as a
 :class:`ProxyRequest`, including whether the client sent a host *name* or an
 IP address -- a crawler that resolves ``.onion`` names locally leaks them to
 DNS and fails, so tests check ``as_name``.
@@ -23,15 +27,24 @@ import contextlib
 import ipaddress
 import select
 import socket
+import ssl
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._endpoint import Endpoint
 from .site import MIRROR_V2, MIRROR_V3
+
+if TYPE_CHECKING:
+    from .server import MirrorServer
+
+Address = tuple[str, int]
+Upstream = Address | Mapping[int, Address]
+"""One ``(host, port)`` for every port, or ``{port asked for: (host, port)}``."""
+_Service = TypeVar("_Service", bound="_RecordingService")
 
 DEFAULT_ALLOWED_HOSTS = frozenset({MIRROR_V3, MIRROR_V2})
 MAX_HEAD_BYTES = 64 * 1024
@@ -83,13 +96,20 @@ class _RecordingService(Endpoint):
 
     def __init__(
         self,
-        upstream: tuple[str, int],
+        upstream: Upstream,
         allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
         host: str = "127.0.0.1",
         port: int = 0,
         timeout: float = 10.0,
     ) -> None:
-        self.upstream = upstream
+        if isinstance(upstream, Mapping):
+            self.upstreams: dict[int, Address] = {int(p): _address(a) for p, a in upstream.items()}
+            default = self.upstreams.get(80)
+        else:
+            self.upstreams = {}
+            default = _address(upstream)
+        self.upstream: Address | None = default
+        """Where ports without their own entry in :attr:`upstreams` go (None: refused)."""
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.timeout = timeout
         self.requests: list[ProxyRequest] = []
@@ -101,6 +121,18 @@ class _RecordingService(Endpoint):
         self._accept_thread: threading.Thread | None = None
 
     # -- public ------------------------------------------------------------
+
+    @classmethod
+    def for_server(cls: type[_Service], server: MirrorServer, **kwargs: Any) -> _Service:
+        """A proxy in front of ``server``: port 443 to its TLS port (if it has one), the rest to its plain port."""
+        upstream: dict[int, Address] = {80: server.address}
+        if server.tls_address is not None:
+            upstream[443] = server.tls_address
+        return cls(upstream, **kwargs)
+
+    def upstream_for(self, port: int) -> Address | None:
+        """The address a request for ``port`` is relayed to (None if there is none)."""
+        return self.upstreams.get(port, self.upstream)
 
     def _bound_address(self) -> tuple[str, int]:
         return self._listener.getsockname()[:2]
@@ -158,9 +190,12 @@ class _RecordingService(Endpoint):
         with self._lock:
             self.requests.append(request)
 
-    def open_upstream(self) -> socket.socket:
-        """A connected, tracked socket to the upstream server."""
-        sock = socket.create_connection(self.upstream, timeout=self.timeout)
+    def open_upstream(self, port: int = 80) -> socket.socket:
+        """A connected, tracked socket to the upstream for ``port`` (OSError if there is none)."""
+        address = self.upstream_for(port)
+        if address is None:
+            raise ConnectionRefusedError(f"no upstream for port {port}")
+        sock = socket.create_connection(address, timeout=self.timeout)
         self._track(sock)
         return sock
 
@@ -218,6 +253,11 @@ class _RecordingService(Endpoint):
             with self._lock:
                 self._conns.discard(sock)
         socks.clear()
+
+
+def _address(value: Any) -> Address:
+    host, port = value[:2]
+    return str(host), int(port)
 
 
 _local = threading.local()
@@ -309,8 +349,12 @@ class RecordingHttpProxy(_RecordingService):
 
     One request per client connection (answers carry ``Connection: close``).
     Requests for hosts outside ``allowed_hosts`` get ``502 Bad Gateway``.
-    ``CONNECT`` tunnels reach the plain-HTTP upstream, so TLS through them
-    fails -- they are still recorded.
+    ``CONNECT`` tunnels go to the upstream for the port asked for: with a
+    single upstream address that is the plain-HTTP server (TLS through them
+    fails -- they are still recorded); with :meth:`for_server` on a TLS
+    server, ``CONNECT host:443`` reaches its HTTPS port.  Absolute-form
+    ``https://`` requests (rare: clients CONNECT instead) are fetched over
+    TLS, unverified, when ``upstream`` is a mapping with an entry for their port.
     """
 
     scheme = "http"
@@ -335,7 +379,7 @@ class RecordingHttpProxy(_RecordingService):
         if not self.allows(host):
             conn.sendall(_simple_response("502 Bad Gateway", f"unknown host {host}"))
             return
-        upstream = self._connect_or_502(conn)
+        upstream = self._connect_or_502(conn, port)
         if upstream is None:
             return
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -359,9 +403,12 @@ class RecordingHttpProxy(_RecordingService):
             conn.sendall(_simple_response("502 Bad Gateway", f"unknown host {host}"))
             return
         body = self._read_body(conn, headers, rest)
-        upstream = self._connect_or_502(conn)
+        upstream = self._connect_or_502(conn, port)
         if upstream is None:
             return
+        if scheme.lower() == "https" and port in self.upstreams:
+            upstream = _client_tls(upstream, host)
+            self._track(upstream)
         upstream.sendall(_upstream_request(method, path, netloc, headers) + body)
         self._send_back(upstream, conn)
 
@@ -370,9 +417,9 @@ class RecordingHttpProxy(_RecordingService):
         wanted = int(length) if length.isdigit() else 0
         return rest + (_recv_exact(conn, wanted - len(rest)) if wanted > len(rest) else b"")
 
-    def _connect_or_502(self, conn: socket.socket) -> socket.socket | None:
+    def _connect_or_502(self, conn: socket.socket, port: int) -> socket.socket | None:
         try:
-            return self.open_upstream()
+            return self.open_upstream(port)
         except OSError:
             conn.sendall(_simple_response("502 Bad Gateway", "upstream unreachable"))
             return None
@@ -386,6 +433,14 @@ class RecordingHttpProxy(_RecordingService):
         conn.sendall(rest)
         while chunk := upstream.recv(65536):
             conn.sendall(chunk)
+
+
+def _client_tls(sock: socket.socket, server_name: str) -> ssl.SSLSocket:
+    """Wrap an upstream socket in unverified TLS (the mirror's certificate is self-signed)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context.wrap_socket(sock, server_hostname=None if is_ip_literal(server_name) else server_name)
 
 
 def _upstream_request(
@@ -422,6 +477,9 @@ def _socks_reply(code: int, bound: tuple[str, int] = ("0.0.0.0", 0)) -> bytes:
 class RecordingSocks5Server(_RecordingService):
     """SOCKS5 server (``CONNECT`` only) relaying allowed hosts to ``upstream``.
 
+    The upstream is chosen by the port asked for (see :meth:`for_server`), so
+    ``socks5h://`` clients fetching ``https://<onion>/`` tunnel TLS to a TLS server.
+
     Offers method 0x02 (username/password, any credentials accepted) when the
     client does, else 0x00.  ``as_name`` is True for ATYP 0x03 domain names
     (unless the "name" is itself an IP literal), False for 0x01/0x04.
@@ -452,7 +510,7 @@ class RecordingSocks5Server(_RecordingService):
         elif not self.allows(host):
             conn.sendall(_socks_reply(REP_HOST_UNREACHABLE))
         else:
-            self._connect(conn)
+            self._connect(conn, port)
 
     def _negotiate(self, conn: socket.socket) -> str | bool | None:
         """Method selection; returns the username, None (no auth) or False (refused)."""
@@ -491,9 +549,9 @@ class RecordingSocks5Server(_RecordingService):
         (port,) = struct.unpack("!H", _recv_exact(conn, 2))
         return host, port
 
-    def _connect(self, conn: socket.socket) -> None:
+    def _connect(self, conn: socket.socket, port: int) -> None:
         try:
-            upstream = self.open_upstream()
+            upstream = self.open_upstream(port)
         except OSError:
             conn.sendall(_socks_reply(REP_REFUSED))
             return

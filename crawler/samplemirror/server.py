@@ -4,10 +4,16 @@ The server answers for *any* ``Host`` header: it stands in for the onion
 service and is only ever reached through the proxies in :mod:`.proxies`,
 whose upstream it is.  Every request is recorded, and an optional per-request
 delay imitates Tor latency.
+
+Like the real NYT v3 mirror it can also speak HTTPS (``tls=True``: a second
+port with a self-signed certificate for the onion names) and send every
+plain-HTTP request a ``301`` to its ``https://`` URL (``https_redirect=True``).
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -15,52 +21,153 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 from ._endpoint import Endpoint
-from .site import SampleSite
+from .site import MIRROR_V3, SampleSite
 
-RequestRecord = tuple[str, str, str]
-"""``(method, host_header, path_with_query)``."""
+
+class RequestRecord(tuple[str, str, str]):
+    """``(method, host_header, path_with_query)`` -- a plain 3-tuple that also knows its ``scheme``.
+
+    It compares, hashes and unpacks like the 3-tuple; ``scheme`` is ``"http"``
+    or ``"https"`` (the port the request arrived on).
+
+    >>> r = RequestRecord("GET", "h.onion", "/", "https")
+    >>> r == ("GET", "h.onion", "/"), r.scheme, r.target
+    (True, 'https', '/')
+    """
+
+    scheme: str
+
+    def __new__(cls, method: str, host: str, target: str, scheme: str = "http") -> RequestRecord:
+        record = super().__new__(cls, (method, host, target))
+        record.scheme = scheme
+        return record
+
+    def __getnewargs__(self) -> tuple[str, str, str, str]:  # type: ignore[override]
+        return (*self, self.scheme)  # type: ignore[return-value]
+
+    @property
+    def method(self) -> str:
+        return self[0]
+
+    @property
+    def host(self) -> str:
+        return self[1]
+
+    @property
+    def target(self) -> str:
+        return self[2]
+
+
+_current = threading.local()
+"""``scheme`` of the request the current handler thread is serving."""
 
 
 class MirrorServer(Endpoint):
     """Serve ``site`` on ``host:port`` (port 0 picks a free one) from a daemon thread.
 
-    ``requests`` lists every request as ``(method, host_header, path_with_query)``.
+    ``requests`` lists every request as ``(method, host_header, path_with_query)``
+    (each a :class:`RequestRecord`, whose ``scheme`` is also in :attr:`request_schemes`).
     The flaky article's "first request fails" state belongs to this instance.
+
+    ``tls=True`` also serves HTTPS on a second port, :attr:`tls_address`
+    (``tls_port``, 0 picks a free one), with a self-signed certificate for
+    ``*.<v3>.onion``, ``<v3>.onion`` and ``*.<v2>.onion`` (needs the
+    ``cryptography`` package).  Both ports share the site, the request log,
+    the flaky-page state and ``max_in_flight``.  ``https_redirect=True``
+    (requires ``tls``) answers every plain-HTTP request -- ``robots.txt``
+    included -- with ``301`` to ``https://<Host><path>`` and an empty body.
     """
 
     def __init__(
-        self, site: SampleSite, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+        self, site: SampleSite, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0,
+        tls: bool = False, https_redirect: bool = False, tls_port: int = 0,
     ) -> None:
+        if https_redirect and not tls:
+            raise ValueError("https_redirect=True needs tls=True")
         self.site = site
         self.delay = delay
+        self.tls = tls
+        self.https_redirect = https_redirect
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._attempts: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests served at once (for politeness tests)
-        self._httpd = _QuietServer((host, port), _make_handler(self))
-        self._thread: threading.Thread | None = None
+        self._httpd = _QuietServer((host, port), _make_handler(self, "http"))
+        self._tls_httpd: _TlsServer | None = None
+        if tls:
+            from ._tls import server_context  # lazy: needs the third-party ``cryptography``
+
+            try:
+                self._tls_httpd = _TlsServer((host, tls_port), _make_handler(self, "https"), server_context())
+            except BaseException:
+                self._httpd.server_close()
+                raise
+        self._threads: list[threading.Thread] = []
 
     def _bound_address(self) -> tuple[str, int]:
         return self._httpd.server_address[:2]  # type: ignore[return-value]
 
+    @property
+    def tls_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the HTTPS port, or None without ``tls``."""
+        if self._tls_httpd is None:
+            return None
+        host, port = self._tls_httpd.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def tls_port(self) -> int | None:
+        """The HTTPS port, or None without ``tls``."""
+        address = self.tls_address
+        return address[1] if address else None
+
+    @property
+    def tls_url(self) -> str | None:
+        """``https://host:port`` of the HTTPS port, or None without ``tls``."""
+        address = self.tls_address
+        return f"https://{address[0]}:{address[1]}" if address else None
+
+    @property
+    def tls_certificate(self) -> str | None:
+        """Path of the PEM certificate the HTTPS port presents (a client may trust it), or None."""
+        if self._tls_httpd is None:
+            return None
+        from ._tls import certificate_files
+
+        return str(certificate_files()[0])
+
+    @property
+    def request_schemes(self) -> list[str]:
+        """The scheme (``"http"``/``"https"``) of each entry of :attr:`requests`, in order."""
+        with self._lock:
+            return [getattr(r, "scheme", "http") for r in self.requests]
+
+    def _servers(self) -> list[ThreadingHTTPServer]:
+        return [self._httpd] + ([self._tls_httpd] if self._tls_httpd is not None else [])
+
     def start(self) -> MirrorServer:
-        """Start serving in a daemon thread (idempotent); returns ``self``."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                name=f"mirror-server:{self.port}", daemon=True,
-            )
-            self._thread.start()
+        """Start serving in daemon threads (idempotent); returns ``self``."""
+        if not self._threads:
+            for httpd in self._servers():
+                thread = threading.Thread(
+                    target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                    name=f"mirror-server:{httpd.server_address[1]}", daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop serving and close the listening socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout)
-            self._thread = None
-        self._httpd.server_close()
+        """Stop serving and close the listening sockets."""
+        if self._threads:
+            for httpd in self._servers():
+                httpd.shutdown()
+            for thread in self._threads:
+                thread.join(timeout)
+            self._threads = []
+        for httpd in self._servers():
+            httpd.server_close()
 
     def __enter__(self) -> MirrorServer:
         return self.start()
@@ -73,35 +180,55 @@ class MirrorServer(Endpoint):
     ) -> None:
         self.stop()
 
-    def hits(self, path: str) -> int:
-        """How many requests asked for ``path``.
+    def hits(self, path: str, scheme: str | None = None) -> int:
+        """How many requests asked for ``path`` (only over ``scheme``, if given).
 
         A ``path`` without ``?`` matches any query string; with ``?`` it must
         match exactly.
         """
         with self._lock:
-            targets = [r[2] for r in self.requests]
+            targets = [r[2] for r in self.requests if scheme is None or getattr(r, "scheme", "http") == scheme]
         if "?" in path:
             return targets.count(path)
         return sum(1 for t in targets if t.split("?", 1)[0] == path)
 
-    def respond(self, method: str, host: str, target: str) -> tuple[int, dict[str, str], bytes]:
-        """Record a request and compute its response (used by the handler)."""
+    def respond(
+        self, method: str, host: str, target: str, scheme: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Record a request and compute its response (used by the handler).
+
+        ``scheme`` defaults to the one of the port the calling handler thread
+        serves (``"http"`` outside a handler).  With ``https_redirect`` a
+        plain-HTTP request is answered ``301`` and does not count as an
+        attempt at the page (the flaky page still fails on its first HTTPS fetch).
+        """
+        scheme = scheme or getattr(_current, "scheme", "http")
         host, target = _origin_form(host, target)
         path = target.split("?", 1)[0]
+        redirect = self.https_redirect and scheme == "http"
         with self._lock:
-            self.requests.append((method, host, target))
-            self._attempts[path] += 1
+            self.requests.append(RequestRecord(method, host, target, scheme))
+            if not redirect:
+                self._attempts[path] += 1
             attempt = self._attempts[path]
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if self.delay > 0:
                 time.sleep(self.delay)
+            if redirect:
+                return 301, {"Location": f"https://{_hostname(host) or MIRROR_V3}{target}"}, b""
             return self.site.render(target, attempt)
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+
+def _hostname(host_header: str) -> str:
+    """The lower-cased host of a ``Host`` header, port dropped (nginx's ``$host``)."""
+    if host_header.startswith("["):
+        return host_header.partition("]")[0].lower() + "]"
+    return host_header.rpartition(":")[0].lower() if ":" in host_header else host_header.lower()
 
 
 def _origin_form(host: str, target: str) -> tuple[str, str]:
@@ -121,8 +248,33 @@ class _QuietServer(ThreadingHTTPServer):
         """Drop tracebacks from clients that hang up mid-request."""
 
 
-def _make_handler(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
-    """A request-handler class bound to ``server``."""
+class _TlsServer(_QuietServer):
+    """Like :class:`_QuietServer`, but every connection speaks TLS.
+
+    The handshake happens in the connection's worker thread, so a silent or
+    plain-text client cannot stall the accept loop.
+    """
+
+    handshake_timeout = 10.0
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext
+    ) -> None:
+        self.context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
+        request.settimeout(self.handshake_timeout)
+        conn = self.context.wrap_socket(request, server_side=True)
+        try:
+            conn.settimeout(None)
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            conn.close()
+
+
+def _make_handler(server: MirrorServer, scheme: str = "http") -> type[BaseHTTPRequestHandler]:
+    """A request-handler class bound to ``server`` for the ``scheme`` port."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -137,6 +289,7 @@ def _make_handler(server: MirrorServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, with_body: bool) -> None:
             host = self.headers.get("Host", "")
+            _current.scheme = scheme
             status, headers, body = server.respond(self.command, host, self.path)
             self.send_response(status)
             for name, value in headers.items():
