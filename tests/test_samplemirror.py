@@ -9,6 +9,7 @@ import json
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -69,6 +70,25 @@ def http_proxy(mirror: MirrorServer) -> Iterator[RecordingHttpProxy]:
 @pytest.fixture(scope="module")
 def socks_proxy(mirror: MirrorServer) -> Iterator[RecordingSocks5Server]:
     with RecordingSocks5Server(mirror.address) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def tls_mirror(site: SampleSite) -> Iterator[MirrorServer]:
+    """The mirror as the real v3 onion serves it: HTTPS, and plain HTTP redirected to it."""
+    with MirrorServer(site, tls=True, https_redirect=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tls_socks(tls_mirror: MirrorServer) -> Iterator[RecordingSocks5Server]:
+    with RecordingSocks5Server.for_server(tls_mirror) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def tls_http_proxy(tls_mirror: MirrorServer) -> Iterator[RecordingHttpProxy]:
+    with RecordingHttpProxy.for_server(tls_mirror) as proxy:
         yield proxy
 
 
@@ -454,6 +474,122 @@ def test_httpx_socks5h_sends_onion_as_name(site: SampleSite, socks_proxy: Record
 
 
 # --------------------------------------------------------------------------
+# HTTPS like the real v3 mirror
+# --------------------------------------------------------------------------
+
+
+def test_httpx_socks5h_https_reaches_tls_port(
+    site: SampleSite, tls_mirror: MirrorServer, tls_socks: RecordingSocks5Server
+) -> None:
+    path = site.articles[3].path
+    tls_socks.reset()
+    before = len(tls_mirror.requests)
+    with httpx.Client(proxy=tls_socks.url, verify=False, timeout=5) as client:
+        home = client.get(f"https://{MIRROR_V3}/")
+        article = client.get(f"https://{MIRROR_V3}{path}")
+    assert home.status_code == 200 and home.content == site.render("/")[2]
+    assert article.status_code == 200 and article.content == site.render(path)[2]
+    # the onion went to the SOCKS server as a NAME with port 443, and TLS reached the HTTPS port
+    assert tls_socks.requests == [ProxyRequest(MIRROR_V3, 443, "CONNECT", f"{MIRROR_V3}:443", True)]
+    assert tls_mirror.requests[before:] == [("GET", MIRROR_V3, "/"), ("GET", MIRROR_V3, path)]
+    assert tls_mirror.request_schemes[before:] == ["https", "https"]
+    assert [r.scheme for r in tls_mirror.requests[before:]] == ["https", "https"]
+
+
+def test_plain_port_redirects_to_https(site: SampleSite, tls_mirror: MirrorServer) -> None:
+    conn = http.client.HTTPConnection(*tls_mirror.address, timeout=5)
+    for method, path, host in (("GET", "/robots.txt", MIRROR_V3), ("HEAD", "/", f"{MIRROR_V3}:80"),
+                               ("GET", site.articles[0].path + "?smid=tw-share", MIRROR_V2)):
+        conn.request(method, path, headers={"Host": host})
+        response = conn.getresponse()
+        assert response.status == 301 and response.reason == "Moved Permanently"
+        assert response.getheader("Location") == f"https://{host.removesuffix(':80')}{path}"
+        assert response.read() == b"" and response.getheader("Content-Length") == "0"
+    conn.close()
+
+
+def test_request_log_records_both_schemes(site: SampleSite) -> None:
+    flaky = site.flaky_path
+    assert flaky
+    with MirrorServer(site, tls=True, https_redirect=True) as server, \
+            RecordingSocks5Server.for_server(server) as proxy, \
+            httpx.Client(proxy=proxy.url, verify=False, timeout=5, follow_redirects=True) as client:
+        first = client.get(f"http://{MIRROR_V3}{flaky}")
+        second = client.get(f"http://{MIRROR_V3}{flaky}")
+        assert [r.status_code for r in first.history] == [301] and first.url == f"https://{MIRROR_V3}{flaky}"
+        # the redirect does not use up the flaky page's failure: the first HTTPS fetch still fails
+        assert (first.status_code, second.status_code) == (503, 200)
+        assert server.requests == [("GET", MIRROR_V3, flaky)] * 4
+        assert server.request_schemes == ["http", "https", "http", "https"]
+        assert server.hits(flaky) == 4 and server.hits(flaky, "http") == server.hits(flaky, "https") == 2
+        assert [r.port for r in proxy.requests] == [80, 443] and all(r.as_name for r in proxy.requests)  # keep-alive
+        assert server.max_in_flight == 1
+
+
+def test_tls_certificate_names(tls_mirror: MirrorServer) -> None:
+    assert tls_mirror.tls_certificate and tls_mirror.tls_address
+    assert tls_mirror.tls_url == f"https://127.0.0.1:{tls_mirror.tls_address[1]}"
+    context = ssl.create_default_context(cafile=tls_mirror.tls_certificate)
+    v3 = MIRROR_V3.removeprefix("www.")
+    for name in (MIRROR_V3, v3, f"static.{v3}", MIRROR_V2):
+        with socket.create_connection(tls_mirror.tls_address, timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname=name) as tls:
+            sans = {value for _kind, value in tls.getpeercert()["subjectAltName"]}
+    assert sans == {f"*.{v3}", v3, "*.nytimes3xbfgragh.onion"}
+    with socket.create_connection(tls_mirror.tls_address, timeout=5) as raw, \
+            pytest.raises(ssl.SSLCertVerificationError):
+        context.wrap_socket(raw, server_hostname=LOOKALIKE)
+
+
+def test_http_proxy_for_server_tunnels_tls(
+    site: SampleSite, tls_mirror: MirrorServer, tls_http_proxy: RecordingHttpProxy
+) -> None:
+    with httpx.Client(proxy=tls_http_proxy.url, verify=False, timeout=5) as client:
+        assert client.get(f"https://{MIRROR_V3}/").content == site.render("/")[2]
+        plain = client.get(f"http://{MIRROR_V3}/robots.txt")
+    assert plain.status_code == 301 and plain.headers["location"] == f"https://{MIRROR_V3}/robots.txt"
+    assert ProxyRequest(MIRROR_V3, 443, "CONNECT", f"{MIRROR_V3}:443", True) in tls_http_proxy.requests
+    # absolute-form https:// (no CONNECT) is fetched over TLS too
+    reply = raw_proxy_request(tls_http_proxy, f"GET https://{MIRROR_V3}/robots.txt HTTP/1.1\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 200") and b"Disallow: /svc/" in reply
+    assert tls_mirror.requests[-1] == ("GET", MIRROR_V3, "/robots.txt") and tls_mirror.request_schemes[-1] == "https"
+
+
+def test_upstream_mapping_and_options(site: SampleSite, mirror: MirrorServer, tls_mirror: MirrorServer) -> None:
+    assert mirror.tls_address is None and mirror.tls_url is None and mirror.tls_certificate is None
+    with pytest.raises(ValueError, match="tls"):
+        MirrorServer(site, https_redirect=True)
+    assert tls_mirror.tls_address
+    proxy = RecordingSocks5Server({80: tls_mirror.address, 443: tls_mirror.tls_address})
+    assert proxy.upstream == tls_mirror.address and proxy.upstream_for(8080) == tls_mirror.address
+    assert proxy.upstream_for(443) == tls_mirror.tls_address
+    assert RecordingSocks5Server.for_server(mirror).upstreams == {80: mirror.address}
+    legacy = RecordingHttpProxy(mirror.address)
+    assert legacy.upstream_for(443) == legacy.upstream == mirror.address
+    only_tls = RecordingSocks5Server({443: tls_mirror.tls_address}).start()
+    try:
+        sock, rep = socks_connect(only_tls, 3, domain(MIRROR_V3), 80)
+        sock.close()
+        assert rep == 5  # nothing for port 80: refused
+    finally:
+        for service in (proxy, legacy, only_tls):
+            service.stop()
+    with MirrorServer(site, tls=True) as both:  # TLS without the redirect: both ports serve the site
+        for url in (both.url, both.tls_url):
+            assert httpx.get(f"{url}/robots.txt", verify=False, timeout=5).status_code == 200
+        assert both.request_schemes == ["http", "https"]
+
+
+def test_plain_server_does_not_import_cryptography() -> None:
+    code = (
+        "import sys; from crawler.samplemirror import MirrorServer, build_site; "
+        "MirrorServer(build_site(1)).stop(); print(any(m.startswith('cryptography') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+# --------------------------------------------------------------------------
 # lifecycle and command line
 # --------------------------------------------------------------------------
 
@@ -488,6 +624,28 @@ def test_command_line_runs_until_sigterm() -> None:
         assert re.fullmatch(r"socks5h://127\.0\.0\.1:\d+", services["socks5 proxy"])
         with httpx.Client(proxy=services["http proxy"], timeout=5) as client:
             assert client.get(services["start url"]).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_command_line_https() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.samplemirror", "--articles", "5", "--https"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(5)]
+        services = dict(line.split(": ", 1) for line in lines)
+        assert services["start url"] == f"https://{MIRROR_V3}/"
+        assert re.fullmatch(r"https://127\.0\.0\.1:\d+", services["mirror server (tls)"])
+        with httpx.Client(proxy=services["socks5 proxy"], verify=False, timeout=5) as client:
+            assert client.get(services["start url"]).status_code == 200
+            plain = client.get(f"http://{MIRROR_V3}/")
+            assert plain.status_code == 301 and plain.headers["location"] == services["start url"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
     finally:

@@ -12,14 +12,16 @@ against its ground truth:
   :class:`SampleSite` renders every page and knows the answers:
   ``article_urls()``, ``related(path)``, ``depth_of(url)``.
 * :mod:`.server` -- :class:`MirrorServer` serves a site over HTTP for any
-  ``Host`` header and records each request.
+  ``Host`` header and records each request; opt-in, like the real v3 mirror,
+  it also serves HTTPS with a self-signed certificate for the onion names
+  (``tls=True``) and redirects plain HTTP there (``https_redirect=True``).
 * :mod:`.proxies` -- :class:`RecordingHttpProxy` and
   :class:`RecordingSocks5Server` stand in for Tor: they forward requests for
   the mirror's onion hosts to the server, refuse other hosts, and record
   whether clients sent host names (as they must for ``.onion``) or addresses.
 
 Run everything from the command line with ``python -m crawler.samplemirror``.
-Only the standard library is used.
+Only the standard library is used (plus ``cryptography`` for ``tls=True``).
 """
 
 from .proxies import (
@@ -30,7 +32,7 @@ from .proxies import (
     hosts_asked,
     is_ip_literal,
 )
-from .server import MirrorServer
+from .server import MirrorServer, RequestRecord
 from .site import (
     BAD_CHECKSUM_V3,
     CANONICAL_HOST,
@@ -71,6 +73,7 @@ __all__ = [
     "ProxyRequest",
     "RecordingHttpProxy",
     "RecordingSocks5Server",
+    "RequestRecord",
     "SampleSite",
     "build_site",
     "canonical",
