@@ -176,3 +176,21 @@ def test_the_dns_guard_itself_catches_a_local_lookup(tmp_path):
     code = "import socket\ntry:\n    socket.getaddrinfo('www.example.onion', 80)\nexcept OSError:\n    pass\n"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=30)
     assert (tmp_path / "dns.log").read_text().split() == ["www.example.onion"]
+
+
+def test_https_mirror_that_redirects_http_to_https(tmp_path, site):
+    """Like the real NYT v3 mirror: TLS through the SOCKS proxy, plain http answered with a 301."""
+    with MirrorServer(site, tls=True, https_redirect=True) as server, \
+            RecordingSocks5Server.for_server(server) as proxy:
+        result = run_crawl(tmp_path, proxy.url, settings={"DEPTH_LIMIT": "10"})
+        fetches = article_fetches(server, site)
+        schemes = Counter(server.request_schemes)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert hosts_asked(proxy) == {MIRROR_V3}
+    assert {request.port for request in proxy.requests} <= {80, 443}
+    assert site.article_urls() <= {i["url"] for i in result.items if i["status"] == 200}
+    expected = Counter({a.path: 1 for a in site.articles})
+    expected[site.flaky_path] = 2
+    assert fetches == expected  # every article once, over https
+    assert schemes["http"] <= 2  # the start page and robots.txt, redirected; then https only
+    assert all(i["fetched_url"].startswith("https://") for i in result.items if i["status"] == 200)
