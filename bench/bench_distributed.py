@@ -463,14 +463,20 @@ def used_memory(client: redis.Redis) -> int:
 def measure_memory(client: redis.Redis, n: int) -> dict[str, Any]:
     site = build_site(n)
     spider = _MirrorSpiderShape()
-    members = []
-    for article in site.articles:
-        request = scrapy.Request(f"http://{MIRROR_V3}{article.path}", callback=spider.parse,
-                                 errback=spider.on_error, meta={"canonical": article.canonical_url, "depth": 3})
+    members, with_referer = [], []
+    for number, article in enumerate(site.articles):
+        url = f"http://{MIRROR_V3}{article.path}"
+        meta = {"canonical": article.canonical_url, "depth": 3}
+        request = scrapy.Request(url, callback=spider.parse, errback=spider.on_error, meta=meta)
         members.append(JsonRequestSerializer.dumps(request.to_dict(spider=spider)))
+        # As the crawl queues them: Scrapy's RefererMiddleware adds the linking page's address.
+        referer = f"http://{MIRROR_V3}{site.articles[number - 1].path}"
+        request = request.replace(headers={"Referer": referer})
+        with_referer.append(JsonRequestSerializer.dumps(request.to_dict(spider=spider)))
     fingerprints = [hashlib.sha1(f"GET\0{a.canonical_url}\0".encode()).hexdigest() for a in site.articles]
     client.flushall()
     out: dict[str, Any] = {"n": len(members), "member_len": statistics.mean(len(m) for m in members),
+                           "referer_member_len": statistics.mean(len(m) for m in with_referer),
                            "sample_member": members[0]}
     before = used_memory(client)
     pipe = client.pipeline(transaction=False)
@@ -482,6 +488,11 @@ def measure_memory(client: redis.Redis, n: int) -> dict[str, Any]:
         pipe.sadd("bench:dupefilter", *fingerprints[start:start + 1000])
     pipe.execute()
     after = used_memory(client)
+    for start in range(0, len(with_referer), 1000):
+        pipe.zadd("bench:requests-referer", {m: 0 for m in with_referer[start:start + 1000]})
+    pipe.execute()
+    out["referer_delta"] = used_memory(client) - after
+    out["referer_usage"] = int(client.memory_usage("bench:requests-referer", samples=0))
     out["zset_usage"] = int(client.memory_usage("bench:requests", samples=0))
     out["set_usage"] = int(client.memory_usage("bench:dupefilter", samples=0))
     out["zset_delta"] = middle - before
@@ -595,6 +606,10 @@ def print_memory(memory: dict[str, Any], real: list[Result]) -> None:
     print(f"  queued request (ZSET {memory['zset_encoding']}, JSON member {memory['member_len']:.0f} chars on "
           f"average): {memory['zset_usage'] / n:.0f} bytes each (used_memory delta {memory['zset_delta'] / n:.0f}); "
           f"1M queued requests ~ {memory['zset_usage'] / n * 1e6 / 2**20:.0f} MiB")
+    print(f"  queued request with its Referer header, as the crawl queues them (JSON member "
+          f"{memory['referer_member_len']:.0f} chars on average): {memory['referer_usage'] / n:.0f} bytes each "
+          f"(used_memory delta {memory['referer_delta'] / n:.0f}); "
+          f"1M queued requests ~ {memory['referer_usage'] / n * 1e6 / 2**20:.0f} MiB")
     print(f"  seen fingerprint (SET {memory['set_encoding']}, 40-hex SHA-1): {memory['set_usage'] / n:.0f} bytes "
           f"each (used_memory delta {memory['set_delta'] / n:.0f}); "
           f"1M seen ~ {memory['set_usage'] / n * 1e6 / 2**20:.0f} MiB")

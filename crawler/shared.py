@@ -105,6 +105,8 @@ class JsonRequestSerializer:
 
 def _to_json(value: Any) -> Any:
     if isinstance(value, bytes):
+        if value.isascii():  # header names and values, mostly: a third smaller than base64
+            return {"$ascii": value.decode("ascii")}
         return {"$bytes": base64.b64encode(value).decode("ascii")}
     if isinstance(value, dict):
         if all(isinstance(key, str) for key in value):
@@ -116,6 +118,8 @@ def _to_json(value: Any) -> Any:
 
 
 def _from_json(obj: dict[str, Any]) -> Any:
+    if set(obj) == {"$ascii"}:
+        return obj["$ascii"].encode("ascii")
     if set(obj) == {"$bytes"}:
         return base64.b64decode(obj["$bytes"])
     if set(obj) == {"$items"}:
@@ -345,8 +349,9 @@ class SharedScheduler(RedisScheduler):
     def _tick(self) -> None:
         self._beat()
         self._reap_dead_workers()
-        if len(self.queue) > 0 or self.quiet_since is not None:
-            self._wake_engine()
+        # Scrapy's engine looks for work (and whether it may close) every 5 s by itself;
+        # shared work, or the others finishing, is noticed within a second this way.
+        self._wake_engine()
 
     def _live_claims(self) -> bool:
         """True when a live worker holds a claim; a dead worker's claims go back to the queue."""
@@ -368,7 +373,6 @@ class SharedScheduler(RedisScheduler):
     _reap_dead_workers = _live_claims
 
     def _wake_engine(self) -> None:
-        # The engine looks for work every 5 s by itself; new shared work is taken at once.
         slot = getattr(self.crawler.engine, "_slot", None)
         if slot is not None:
             slot.nextcall.schedule()

@@ -225,3 +225,19 @@ def test_items_feed_of_a_shared_crawl(tmp_path, shared, redis_url):
     assert "queued requests: 0" in status.stdout and "seen fingerprints: " in status.stdout
     assert run_scrapy(tmp_path, "shared", "--clear", "-s", f"REDIS_URL={redis_url}").returncode == 0
     assert not shared.exists("mirror:dupefilter")
+
+
+def test_json_serializer_round_trips_a_real_request():
+    from scrapy import Request
+
+    from crawler.shared import JsonRequestSerializer
+
+    request = Request("http://x.onion/a.html", headers={"Referer": "http://x.onion/"}, body=b"\x00\xff\x80",
+                      meta={"canonical": "https://www.nytimes.com/a.html", "depth": 3}, priority=-2)
+    as_dict = request.to_dict()
+    text = JsonRequestSerializer.dumps(as_dict)
+    assert JsonRequestSerializer.loads(text) == as_dict
+    assert JsonRequestSerializer.loads(text.encode()) == as_dict
+    for bad in (pickle.dumps(as_dict), b"\x80\x04junk", "[1, 2]", "{not json", '{"no": "url"}'):
+        with pytest.raises(ValueError):
+            JsonRequestSerializer.loads(bad)
