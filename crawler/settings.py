@@ -72,7 +72,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or None
 SCHEDULER = "crawler.shared.AutoScheduler"
 SHARED_CONCURRENT_REQUESTS_PER_MIRROR = 8  # for all workers together
 SHARED_HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's claims go back
-SHARED_CLOSE_GRACE = 3.0  # seconds the shared queue must stay empty before workers close
+SHARED_CLOSE_GRACE = 1.5  # seconds the shared queue must stay empty before workers close
 logmask.install()  # passwords in REDIS_URL / ONION_PROXY never reach a log line
 
 # -- storage ---------------------------------------------------------------------

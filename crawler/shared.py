@@ -249,7 +249,7 @@ class SharedScheduler(RedisScheduler):
         self.claims_prefix = shared_key(settings, spider.name, "claims:")
         self.claims_key = self.claims_prefix + self.worker
         self.heartbeat_ttl = settings.getint("SHARED_HEARTBEAT_TTL", 10)
-        self.close_grace = settings.getfloat("SHARED_CLOSE_GRACE", 3.0)
+        self.close_grace = settings.getfloat("SHARED_CLOSE_GRACE", 1.5)
         self.claimed: dict[bytes, bytes] = {}  # fingerprint -> queue member, for this worker
         self.quiet_since: float | None = None
         self._beat()
