@@ -57,12 +57,13 @@ from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import networkx as nx
-
 from crawler.store import Store
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 FORMATS = (".json", ".csv", ".graphml", ".gexf")
 # The kind an edge gets when a page links to one target in several ways; any other kind comes last.
@@ -345,7 +346,9 @@ def _write_csv(query: _Query, path: Path) -> GraphStats:
 
 
 def _digraph(query: _Query) -> nx.DiGraph:
-    graph = nx.DiGraph(**query.graph_attributes())
+    import networkx  # only GraphML and GEXF need it: every scrapy command imports this module
+
+    graph = networkx.DiGraph(**query.graph_attributes())
     for node in query.nodes():
         graph.add_node(node.pop("id"), **graphml_safe(node))
     for edge in query.edges():
@@ -353,10 +356,12 @@ def _digraph(query: _Query) -> nx.DiGraph:
     return graph
 
 
-def _networkx_writer(write: Callable[[nx.DiGraph, Path], None]) -> Callable[[_Query, Path], GraphStats]:
+def _networkx_writer(name: str) -> Callable[[_Query, Path], GraphStats]:
     def writer(query: _Query, path: Path) -> GraphStats:
+        import networkx
+
         graph = _digraph(query)
-        write(graph, path)
+        getattr(networkx, name)(graph, path)
         dangling = sum(1 for _, fetched in graph.nodes(data="fetched") if not fetched)
         return GraphStats(graph.number_of_nodes(), graph.number_of_edges(), dangling)
 
@@ -366,6 +371,6 @@ def _networkx_writer(write: Callable[[nx.DiGraph, Path], None]) -> Callable[[_Qu
 _WRITERS: dict[str, Callable[[_Query, Path], GraphStats]] = {
     ".json": _write_json,
     ".csv": _write_csv,
-    ".graphml": _networkx_writer(nx.write_graphml),
-    ".gexf": _networkx_writer(nx.write_gexf),
+    ".graphml": _networkx_writer("write_graphml"),
+    ".gexf": _networkx_writer("write_gexf"),
 }
