@@ -4,7 +4,7 @@ Run as ``python bench/bench_distributed.py [--articles N] [--delay S] [--quick] 
 the project root, with the ``distributed`` extra installed and ``redis-server`` on the PATH (or /usr/bin).
 
 One run starts its own ``redis-server`` (free port, password, ``--save ''``, stopped by its pid at the end) and one
-sample mirror (``build_site(N)``, default 600 articles, ``--quick`` 150) served with a per-request delay standing in
+sample mirror (``build_site(N)``, default 1500 articles, ``--quick`` 150) served with a per-request delay standing in
 for Tor latency (default 0.3 s), behind the recording SOCKS5 proxy. The whole mirror is then crawled with 1, 2 and 4
 workers (separate runs, interleaved 1-2-4 1-2-4; 2 rounds, ``--quick`` 1; the median of each figure is reported).
 Every worker is a ``scrapy crawl mirror`` subprocess (SCRAPY_SETTINGS_MODULE=crawler.settings) with
@@ -646,13 +646,13 @@ def print_notes(by_count: dict[int, list[Result]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=None, help="articles on the sample mirror (default 600)")
+    parser.add_argument("--articles", type=int, default=None, help="articles on the sample mirror (default 1500)")
     parser.add_argument("--delay", type=float, default=0.3, help="server delay per request, seconds (default 0.3)")
     parser.add_argument("--quick", action="store_true", help="150 articles, one round")
     parser.add_argument("--rounds", type=int, default=None, help="rounds of 1-2-4 workers (default 2, --quick 1)")
     parser.add_argument("--keep", type=Path, default=None, help="keep worker logs and stores in this folder")
     args = parser.parse_args()
-    n_articles = args.articles or (150 if args.quick else 600)
+    n_articles = args.articles or (150 if args.quick else 1500)
     rounds = args.rounds or (1 if args.quick else 2)
     depth_limit = n_articles + 10
     cores = os.cpu_count() or 1
