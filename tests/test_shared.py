@@ -86,8 +86,10 @@ def stored_urls(path) -> list[str]:
 
 def test_two_workers_share_one_crawl(tmp_path, shared, redis_url):
     site = build_site()
+    # Two requests in flight per worker: the shared queue fills up, and both workers take from it.
+    settings = {"CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
     with MirrorServer(site, delay=0.1) as server, RecordingSocks5Server(server.address) as proxy:
-        workers = start_workers(tmp_path, proxy.url, redis_url, 2)
+        workers = start_workers(tmp_path, proxy.url, redis_url, 2, settings)
         ends = wait_all(workers)
         fetches = article_fetches(server, site)
     logs = [(tmp_path / f"worker{n}.log").read_text() for n in (1, 2)]
