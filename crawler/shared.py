@@ -203,9 +203,25 @@ class AutoScheduler(ScrapyScheduler):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Any:
-        if crawler.settings.get("REDIS_URL"):
-            return SharedScheduler.from_crawler(crawler)
-        return ScrapyScheduler.from_crawler(crawler)
+        if not crawler.settings.get("REDIS_URL"):
+            return ScrapyScheduler.from_crawler(crawler)
+        if redis is None:
+            return _Refusing.from_crawler(crawler)
+        return SharedScheduler.from_crawler(crawler)
+
+
+class _Refusing(ScrapyScheduler):
+    """REDIS_URL without scrapy-redis installed: say so and fetch nothing (never crawl alone
+    while the user believes the crawl is shared)."""
+
+    def open(self, spider: Spider) -> Any:
+        logger.error("REDIS_URL is set but scrapy-redis is not installed: pip install '.[distributed]'")
+        self.crawler.signals.connect(_refuse_to_start, signal=signals.spider_opened)
+        return super().open(spider)
+
+
+def _refuse_to_start(spider: Spider | None = None) -> None:
+    raise CloseSpider(REDIS_UNREACHABLE)
 
 
 class SharedScheduler(RedisScheduler):
@@ -236,7 +252,7 @@ class SharedScheduler(RedisScheduler):
             logger.error(problem)
             self.crawler.stats.set_value("shared/redis_error", REDIS_UNREACHABLE)
             # Closed from spider_opened: Scrapy cannot close a spider whose scheduler failed to open.
-            self.crawler.signals.connect(self._refuse_to_start, signal=signals.spider_opened)
+            self.crawler.signals.connect(_refuse_to_start, signal=signals.spider_opened)
             return
         self.spider = spider
         self.queue = load_object(self.queue_cls)(
@@ -273,8 +289,6 @@ class SharedScheduler(RedisScheduler):
             return f"Redis at {where} answered with an error: {mask_secrets(str(exc))}"
         return None
 
-    def _refuse_to_start(self, spider: Spider | None = None) -> None:
-        raise CloseSpider(REDIS_UNREACHABLE)
 
     def close(self, reason: str) -> None:
         ticker = getattr(self, "_ticker", None)
