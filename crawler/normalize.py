@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import quote, unquote_plus, urljoin, urlsplit
+from urllib.parse import quote, quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
 
@@ -61,6 +61,7 @@ _HOST_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 # differential property test): such URLs take the fast path, the rest go to w3lib.
 _PLAIN_PATH_RE = re.compile(r"/[A-Za-z0-9\-._~!$'()*,:@/]*")
 _PLAIN_QUERY_PART_RE = re.compile(r"[A-Za-z0-9\-._~]*")
+_ESCAPED_QUERY_PART_RE = re.compile(r"(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*")
 _NESTED_URL_RE = re.compile(r"https?://", re.IGNORECASE)
 
 
@@ -301,37 +302,47 @@ def _canonical_form(
     scheme: str, netloc: str, path: str, pairs: list[str], text: str, log: list[Change] | None
 ) -> str:
     path = path or "/"
-    if _is_plain(path, pairs):
-        if len(pairs) > 1:
-            pairs = sorted(_split_pair(p) for p in pairs)
-            query = "&".join(f"{k}={v}" for k, v in pairs)
-        else:
-            query = "=".join(_split_pair(pairs[0])) if pairs else ""
+    before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
+    query = _plain_query(pairs) if _is_plain_path(path) else None
+    if query is not None:
         canonical = f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
     else:
-        rebuilt = f"{scheme}://{netloc}{path}"
         # The "#" ends the URL where it ended: w3lib strips trailing spaces otherwise.
-        canonical = canonicalize_url(f"{rebuilt}?{'&'.join(pairs)}#" if pairs else f"{rebuilt}#")
-    if log is not None:
-        before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
-        if canonical != before:
-            _note(log, "canonical form", f"{before} -> {canonical}", "w3lib canonicalize_url conventions")
+        canonical = canonicalize_url(f"{before}#")
+    if log is not None and canonical != before:
+        _note(log, "canonical form", f"{before} -> {canonical}", "w3lib canonicalize_url conventions")
     return canonical
 
 
-def _is_plain(path: str, pairs: list[str]) -> bool:
-    if not _PLAIN_PATH_RE.fullmatch(path) or "/." in path:
-        return False
+def _is_plain_path(path: str) -> bool:
+    return bool(_PLAIN_PATH_RE.fullmatch(path)) and "/." not in path
+
+
+def _plain_query(pairs: list[str]) -> str | None:
+    """The query as w3lib writes it (sorted by decoded name and value, ``+`` for spaces,
+    unreserved characters unescaped, other bytes as upper-case ``%XX``), or None when a
+    piece needs w3lib itself (non-ASCII, a bad escape, a separator it escapes)."""
+    decoded: list[tuple[bytes, bytes, str, str]] = []
     for pair in pairs:
         name, _, value = pair.partition("=")
-        if not _PLAIN_QUERY_PART_RE.fullmatch(name) or not _PLAIN_QUERY_PART_RE.fullmatch(value):
-            return False
-    return True
+        name_key, name_out = _plain_part(name)
+        value_key, value_out = _plain_part(value)
+        if name_out is None or value_out is None:
+            return None
+        decoded.append((name_key, value_key, name_out, value_out))
+    if len(decoded) > 1:
+        decoded.sort(key=lambda item: (item[0], item[1]))
+    return "&".join(f"{name}={value}" for _, _, name, value in decoded)
 
 
-def _split_pair(pair: str) -> tuple[str, str]:
-    name, _, value = pair.partition("=")
-    return name, value
+def _plain_part(part: str) -> tuple[bytes, str | None]:
+    """(the bytes a query part decodes to, its canonical spelling), or (b"", None)."""
+    if _PLAIN_QUERY_PART_RE.fullmatch(part):
+        return part.encode("ascii"), part
+    if not _ESCAPED_QUERY_PART_RE.fullmatch(part):
+        return b"", None
+    raw = unquote_to_bytes(part.replace("+", " "))
+    return raw, quote_plus(raw, safe="")
 
 
 def _note(log: list[Change] | None, step: str, change: str, rule: str) -> None:

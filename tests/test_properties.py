@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from w3lib.url import canonicalize_url
 
-from crawler.normalize import InvalidUrl, default_normalizer, normalize_url
+from crawler.normalize import InvalidUrl, default_normalizer, explain_url, normalize_url
 from crawler.rewrite import rewrite_text
 
 RULES = default_normalizer().rules
@@ -55,6 +55,12 @@ def test_idempotent(url):
     assert normalize_url(once) == once
 
 
+@settings(max_examples=300)
+@given(urls(), st.one_of(st.none(), st.just("http://www.nytimes3xbfgragh.onion/a/b")))
+def test_explain_gives_the_same_answer(url, base):
+    assert explain_url(url, base).canonical == normalize_url(url, base)
+
+
 @settings(max_examples=600)
 @given(urls())
 def test_no_known_mirror_host_survives(url):
@@ -89,5 +95,6 @@ def test_rewrite_text_never_raises_and_keeps_plain_text(text):
 @example("http://example.com/a/../b?b=2&a=1")
 @example("http://example.com/?a=b=c&c")
 @example("http://example.com/%7e?x=%2f")
+@example("http://example.com/?a+=%20&a%2B=1&a=%7e&b=%c3%a9&c=%2F")
 def test_same_answer_as_w3lib_when_nothing_maps_or_strips(url):
     assert normalize_url(url) == canonicalize_url(url)
