@@ -101,12 +101,16 @@ class MirrorSpider(scrapy.Spider):
         return Page(
             url=canonical,
             fetched_url=response.url,
-            mirror=self.plan.choice_for(canonical).mirror.host if self.plan.choice_for(canonical) else "",
+            mirror=self._mirror_of(canonical),
             status=response.status,
             fetched_at=_now(),
             depth=response.meta.get("depth", 0),
             content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
         )
+
+    def _mirror_of(self, canonical: str) -> str:
+        choice = self.plan.choice_for(canonical)
+        return choice.mirror.host if choice is not None else ""
 
     def _follow(self, links: list[PageLink]) -> Iterator[scrapy.Request]:
         for link in links:
@@ -192,11 +196,10 @@ class MirrorSpider(scrapy.Spider):
         request = failure.request
         canonical = request.meta.get("canonical") or request.url
         self.crawler.stats.inc_value(f"mirror/failed/{failure.type.__name__}")
-        choice = self.plan.choice_for(canonical)
         yield Page(
             url=canonical,
             fetched_url=request.url,
-            mirror=choice.mirror.host if choice else "",
+            mirror=self._mirror_of(canonical),
             status=None,
             fetched_at=_now(),
             depth=request.meta.get("depth", 0),
