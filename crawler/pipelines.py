@@ -41,9 +41,16 @@ class ArticlePipeline:
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         page = ItemAdapter(item)
         raw_html = page.get("html")
-        if raw_html:
+        if not raw_html:
+            return item
+        try:
             # On the reactor thread: measured, a worker thread made the crawl slower (GIL).
             self._clean(page, raw_html)
+        except Exception:  # noqa: BLE001 - one odd page must not cost the page its record
+            logger.exception("Could not clean %s; stored without text and HTML", page.get("url"))
+            # Never keep HTML that was not rewritten: it is full of mirror hosts.
+            page["html"] = ""
+            page["text"] = ""
         return item
 
     def _clean(self, page: ItemAdapter, raw_html: str) -> None:
