@@ -37,7 +37,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -58,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, SampleSite, build_site  # noqa: E402
+from crawler.samplemirror.localredis import LocalRedis  # noqa: E402
 from crawler.samplemirror.server import _origin_form  # noqa: E402
 from crawler.shared import JsonRequestSerializer  # noqa: E402
 
@@ -98,34 +98,6 @@ class TimedMirrorServer(MirrorServer):
 
 
 # -- redis-server ------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    process = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", PASSWORD, "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return process, url
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                stop_process(process)
-                raise SystemExit("redis-server did not start") from None
-            time.sleep(0.05)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -673,7 +645,8 @@ def main() -> None:
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-distributed-"))
     workdir.mkdir(parents=True, exist_ok=True)
     bench_started = time.perf_counter()
-    redis_process, redis_url = start_redis(workdir)
+    local_redis = LocalRedis(PASSWORD).start()
+    redis_url = local_redis.url
     try:
         client = redis.Redis.from_url(redis_url)
         by_count: dict[int, list[Result]] = {count: [] for count in WORKER_COUNTS}
@@ -688,7 +661,7 @@ def main() -> None:
                           f"exits {[w.returncode for w in result.per_worker]}", flush=True)
         memory = measure_memory(client, MEMORY_N)
     finally:
-        stop_process(redis_process)
+        local_redis.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print()

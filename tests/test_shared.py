@@ -2,9 +2,7 @@
 
 import os
 import pickle
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -14,41 +12,16 @@ import pytest
 import redis
 
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
+from crawler.samplemirror.localredis import LocalRedis, free_port
 from tests.crawling import article_fetches, crawl_command, read_items, run_crawl, run_scrapy
 
 PASSWORD = "s3cret-test-pw"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    server = shutil.which("redis-server")
-    assert server, "redis-server is not installed (.ci/run installs Debian's redis-server)"
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", PASSWORD, "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+def redis_url():
+    with LocalRedis(PASSWORD) as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from types import TracebackType
+from typing import ClassVar, Self
 
 
 class Endpoint:
-    """``address``, ``port`` and ``url`` of a listening socket (``_bound_address`` gives it)."""
+    """``address``, ``port`` and ``url`` of a listening socket (``_bound_address`` gives it),
+    and ``with service:`` around ``start()`` / ``stop()``."""
 
     scheme: ClassVar[str] = "http"
 
     def _bound_address(self) -> tuple[str, int]:
         raise NotImplementedError
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
     @property
     def address(self) -> tuple[str, int]:

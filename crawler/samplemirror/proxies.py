@@ -32,7 +32,6 @@ import struct
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._endpoint import Endpoint
@@ -167,17 +166,6 @@ class _RecordingService(Endpoint):
             _shutdown(conn)
         for thread in threads:
             thread.join(timeout)
-
-    def __enter__(self) -> _RecordingService:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- for subclasses ----------------------------------------------------
 

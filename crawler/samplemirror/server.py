@@ -18,7 +18,6 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 
 from ._endpoint import Endpoint
 from .site import MIRROR_V3, SampleSite
@@ -168,17 +167,6 @@ class MirrorServer(Endpoint):
             self._threads = []
         for httpd in self._servers():
             httpd.server_close()
-
-    def __enter__(self) -> MirrorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def hits(self, path: str, scheme: str | None = None) -> int:
         """How many requests asked for ``path`` (only over ``scheme``, if given).
