@@ -63,6 +63,7 @@ _PLAIN_PATH_RE = re.compile(r"/[A-Za-z0-9\-._~!$'()*,:@/]*")
 _PLAIN_QUERY_PART_RE = re.compile(r"[A-Za-z0-9\-._~]*")
 _ESCAPED_QUERY_PART_RE = re.compile(r"(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*")
 _NESTED_URL_RE = re.compile(r"https?://", re.IGNORECASE)
+_STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class InvalidUrl(ValueError):
@@ -309,9 +310,22 @@ def _canonical_form(
     else:
         # The "#" ends the URL where it ended: w3lib strips trailing spaces otherwise.
         canonical = canonicalize_url(f"{before}#")
+        if "%" in path and _STRAY_PERCENT_RE.search(path):
+            canonical = _fixed_point(canonical)
     if log is not None and canonical != before:
         _note(log, "canonical form", f"{before} -> {canonical}", "w3lib canonicalize_url conventions")
     return canonical
+
+
+def _fixed_point(url: str) -> str:
+    """w3lib keeps a stray "%" in a path while decoding what follows it, so "/%%41a"
+    becomes "/%Aa", a new escape that the next pass decodes: run it until it settles."""
+    for _ in range(5):
+        again = canonicalize_url(url)
+        if again == url:
+            break
+        url = again
+    return url
 
 
 def _is_plain_path(path: str) -> bool:
