@@ -194,3 +194,44 @@ def test_https_mirror_that_redirects_http_to_https(tmp_path, site):
     assert fetches == expected  # every article once, over https
     assert schemes["http"] <= 2  # the start page and robots.txt, redirected; then https only
     assert all(i["fetched_url"].startswith("https://") for i in result.items if i["status"] == 200)
+
+
+def test_a_page_is_recorded_under_its_own_rel_canonical(tmp_path):
+    """A page reached at another URL of the same site names its canonical URL: it is recorded
+    under that URL, the URL it was reached by becomes an alias, and it is not fetched again."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    original, duplicate = "/2016/12/05/world/original.html", "/2016/12/05/world/duplicate.html"
+    pages = {
+        "/": f'<html><head><title>Home</title></head><body><a href="{duplicate}">dup</a></body></html>',
+        duplicate: f'<html><head><title>Story</title><link rel="canonical" href="https://www.nytimes.com{original}">'
+                   f'</head><body><p>Story.</p><a href="{original}?smid=tw">same story</a></body></html>',
+    }
+    fetched = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            fetched.append(self.path)
+            body = pages.get(self.path.split("?")[0], "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with RecordingSocks5Server(server.server_address[:2]) as proxy:
+            result = run_crawl(tmp_path, proxy.url, settings={"DEPTH_LIMIT": "5"})
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    story = result.by_url()[canonical(original)]
+    assert len(story) == 1 and story[0]["aliases"] == [canonical(duplicate)]
+    assert canonical(duplicate) not in result.by_url()
+    assert original not in [path.split("?")[0] for path in fetched]  # not fetched a second time
