@@ -39,13 +39,13 @@ def classify(canonical_url: str, plan: MirrorPlan, image: bool = False) -> str:
     """The kind of a link to ``canonical_url`` in this crawl."""
     if image:
         return IMAGE
-    site = plan.site_for(canonical_url)
+    parts = urlsplit(canonical_url)
+    host = parts.hostname or ""
+    site = plan.site_for_host(host)
     if site is not None:
-        path = urlsplit(canonical_url).path
-        if path.lower().endswith(_FILE_SUFFIXES):
+        if parts.path.lower().endswith(_FILE_SUFFIXES):
             return FILE
-        return ARTICLE if site.is_article_path(path) else NAVIGATION
-    host = urlsplit(canonical_url).hostname or ""
+        return ARTICLE if site.is_article_path(parts.path) else NAVIGATION
     return ONION if host.endswith(".onion") else EXTERNAL
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "Normalizer",
     "default_normalizer",
     "explain_url",
+    "is_absolute_http",
     "fetch_url",
     "normalize_url",
     "normalizer_for",
@@ -177,7 +178,7 @@ class Normalizer:
         pairs = self._strip_tracking(parts.query, site, log)
         if parts.fragment and log is not None:
             _note(log, "fragment", f"dropped #{parts.fragment}", "canonical form")
-        return _canonical_form(scheme, netloc, parts.path, pairs, text, log)
+        return _canonical_form(scheme, netloc, parts.path, pairs, log)
 
     def _map_mirror(
         self, host: str, port: int | None, log: list[Change] | None
@@ -246,14 +247,15 @@ def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
         text = text.translate(_TAB_NEWLINE)
     if not text:
         raise InvalidUrl("empty URL")
-    if base is not None and not _looks_absolute(text):
+    if base is not None and not is_absolute_http(text):
         joined = urljoin(base.strip(_C0_AND_SPACE), text)
         _note(log, "resolve", f"{text} -> {joined}", f"relative to {base}")
         return joined
     return text
 
 
-def _looks_absolute(text: str) -> bool:
+def is_absolute_http(text: str) -> bool:
+    """True when ``text`` starts with ``http:`` or ``https:`` (any case)."""
     head = text[:6].lower()
     return head.startswith("http:") or head.startswith("https:")
 
@@ -299,9 +301,7 @@ def _clean_host(url: str, host: str) -> str:
     return host
 
 
-def _canonical_form(
-    scheme: str, netloc: str, path: str, pairs: list[str], text: str, log: list[Change] | None
-) -> str:
+def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: list[Change] | None) -> str:
     path = path or "/"
     before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
     query = _plain_query(pairs) if _is_plain_path(path) else None

@@ -20,7 +20,7 @@ from scrapy.exceptions import CloseSpider
 from crawler.extract import extract_article
 from crawler.normalize import normalizer_for
 from crawler.rewrite import Rewriter
-from crawler.store import Store, StoreError
+from crawler.store import Store, StoreError, store_path
 from crawler.summary import format_summary, summarize
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.path = settings.get("STORE_PATH") or "crawl.sqlite3"
+        self.path = store_path(settings)
         # A shared crawl releases a request's claim once its page is stored: one page per commit.
         self.batch_size = 1 if settings.get("REDIS_URL") else settings.getint("STORE_BATCH_SIZE", 100)
         self.flush_seconds = settings.getfloat("STORE_FLUSH_SECONDS", 1.0)

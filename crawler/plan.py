@@ -73,7 +73,11 @@ class MirrorPlan:
         return self.choices.get(site.key) if site is not None else None
 
     def site_for(self, canonical_url: str) -> Site | None:
-        site = self.normalizer.site_for_url(canonical_url)
+        """The crawled site a canonical URL belongs to, or None."""
+        return self.site_for_host(urlsplit(canonical_url).hostname or "")
+
+    def site_for_host(self, host: str) -> Site | None:
+        site = self.normalizer.rules.site_for_host(host)
         return site if site is not None and site.key in self.choices else None
 
     def fetch_address(self, url: str) -> str | None:
@@ -94,16 +98,12 @@ class MirrorPlan:
         self.choices[mirror.site] = MirrorChoice(mirror, parts.scheme)
         return True
 
-    def mirror_hosts(self) -> set[str]:
-        return {choice.mirror.host for choice in self.choices.values()}
-
     def is_on_mirror(self, url: str) -> bool:
         """True when ``url`` is already addressed to a mirror this crawl uses."""
         host = urlsplit(url).hostname or ""
         mirror = self.normalizer.mirror_for_host(host)
-        return mirror is not None and self.choices.get(mirror.site, None) is not None and (
-            self.choices[mirror.site].mirror == mirror
-        )
+        choice = self.choices.get(mirror.site) if mirror is not None else None
+        return choice is not None and choice.mirror == mirror
 
 
 def _newest_mirror(site: Site, url: str) -> Mirror:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.utils.job import job_dir
 
-from crawler.store import Store, StoreError
+from crawler.store import Store, StoreError, store_path
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -48,7 +48,7 @@ class Resume:
         wanted = settings.get("STORE_RESUME", "auto")
         active = killed if str(wanted).lower() == "auto" else settings.getbool("STORE_RESUME")
         resume = cls(marker=marker)
-        path = settings.get("STORE_PATH") or "crawl.sqlite3"
+        path = store_path(settings)
         if not active or not Path(path).is_file():
             return resume
         try:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from crawler.normalize import InvalidUrl, Normalizer, default_normalizer
+from crawler.normalize import InvalidUrl, Normalizer, default_normalizer, is_absolute_http
 
 __all__ = ["Rewriter", "rewrite_text"]
 
@@ -94,7 +94,7 @@ class Rewriter:
                 return match.group(0)  # "xhref=" is another attribute
             group = 1 if match.group(1) is not None else 2 if match.group(2) is not None else 3
             value = match.group(group)
-            if not value or _is_absolute(value) or value[:11].lower().startswith(_NOT_FETCHABLE):
+            if not value or is_absolute_http(value) or value[:11].lower().startswith(_NOT_FETCHABLE):
                 return match.group(0)
             decoded, escapes = _unescape(value)
             try:
@@ -111,11 +111,6 @@ class Rewriter:
     def _replace_host(self, match: re.Match[str]) -> str:
         mirror = self.normalizer.rules.mirror_for_label(match.group(1).lower())
         return mirror.domain if mirror is not None else match.group(0)
-
-
-def _is_absolute(value: str) -> bool:
-    head = value[:8].lower()
-    return head.startswith("http:") or head.startswith("https:")
 
 
 def _split_tail(raw: str) -> tuple[str, str]:

@@ -362,7 +362,7 @@ class SharedScheduler(RedisScheduler):
 
     def _tick(self) -> None:
         self._beat()
-        self._reap_dead_workers()
+        self._live_claims()  # hands a dead worker's claims back to the queue
         # Scrapy's engine looks for work (and whether it may close) every 5 s by itself;
         # shared work, or the others finishing, is noticed within a second this way.
         self._wake_engine()
@@ -383,8 +383,6 @@ class SharedScheduler(RedisScheduler):
                 self.stats.inc_value("shared/requests_handed_back", handed)
                 busy = True
         return busy
-
-    _reap_dead_workers = _live_claims
 
     def _wake_engine(self) -> None:
         slot = getattr(self.crawler.engine, "_slot", None)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
+DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
 APPLICATION = "onion-news-crawler"
 
 PAGE_COLUMNS = (
@@ -72,6 +73,11 @@ INSERT INTO pages ({", ".join(PAGE_COLUMNS)}) VALUES ({", ".join("?" * len(PAGE_
 ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}
 WHERE excluded.status IS NOT NULL OR pages.status IS NULL
 """
+
+
+def store_path(settings: Any) -> str:
+    """The store a crawl or a command uses: the ``STORE_PATH`` setting."""
+    return settings.get("STORE_PATH") or DEFAULT_PATH
 
 
 class StoreError(Exception):

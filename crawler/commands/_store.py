@@ -6,14 +6,12 @@ import sys
 
 from scrapy.settings import BaseSettings
 
-from crawler.store import Store, StoreError
-
-DEFAULT_STORE = "crawl.sqlite3"
+from crawler.store import Store, StoreError, store_path
 
 
 def open_store(settings: BaseSettings) -> Store | None:
     """The store named by STORE_PATH, or None after printing why it cannot be used."""
-    path = settings.get("STORE_PATH") or DEFAULT_STORE
+    path = store_path(settings)
     try:
         return Store(path, create=False)
     except StoreError as exc:

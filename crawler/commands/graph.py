@@ -19,9 +19,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.graph import FORMATS, export_graph
-from crawler.store import Store, StoreError
-
-DEFAULT_STORE_PATH = "crawl.sqlite3"
+from crawler.store import Store, StoreError, store_path
 
 
 class Command(ScrapyCommand):
@@ -48,9 +46,9 @@ class Command(ScrapyCommand):
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
         if not opts.output:
             raise UsageError("an output file is required: -o FILE")
-        store_path = self.settings.get("STORE_PATH") or DEFAULT_STORE_PATH
+        path = store_path(self.settings)
         try:
-            with Store(store_path, create=False) as store:
+            with Store(path, create=False) as store:
                 stats = export_graph(
                     store,
                     opts.output,
@@ -62,7 +60,7 @@ class Command(ScrapyCommand):
             self._fail(str(exc))
             return
         except sqlite3.DatabaseError as exc:
-            self._fail(f"{store_path}: cannot read the store ({exc})")
+            self._fail(f"{path}: cannot read the store ({exc})")
             return
         except OSError as exc:
             self._fail(f"{opts.output}: cannot write ({exc.strerror or exc})")
