@@ -4,24 +4,25 @@
   section, language), rewrites the HTML so that every URL in it is canonical
   and no mirror host is left, and adds a content hash.
 * :class:`StorePipeline` writes pages, links and aliases to the SQLite store
-  (``STORE_PATH``) in batches, one transaction each, and logs a summary at the end.
+  (``STORE_PATH``), each committed before the item is done, and logs a summary at the end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, DropItem
 
 from crawler.extract import extract_article
 from crawler.normalize import normalizer_for
 from crawler.rewrite import Rewriter
 from crawler.store import Store, StoreError, store_path
 from crawler.summary import format_summary, summarize
+from crawler.writer import StoreWriter
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -66,16 +67,15 @@ class ArticlePipeline:
 
 
 class StorePipeline:
+    """Stores every page; an item is done once its page is committed (see :mod:`crawler.writer`)."""
+
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
         self.crawler = crawler
-        self.path = store_path(settings)
-        # A shared crawl releases a request's claim once its page is stored: one page per commit.
-        self.batch_size = 1 if settings.get("REDIS_URL") else settings.getint("STORE_BATCH_SIZE", 100)
-        self.flush_seconds = settings.getfloat("STORE_FLUSH_SECONDS", 1.0)
-        self.buffer: list[dict[str, Any]] = []
-        self.last_flush = time.monotonic()
+        self.path = store_path(crawler.settings)
+        self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
         self.store: Store | None = None
+        self.writer: StoreWriter | None = None
+        self.failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -88,26 +88,34 @@ class StorePipeline:
             logger.error("Cannot use the store: %s. Set STORE_PATH to another file.", exc)
             self.crawler.stats.set_value("mirror/store_error", str(exc))
             raise CloseSpider("store_error") from None
+        self.writer = StoreWriter(self.store, self.batch_size).start()
         logger.info("Storing pages in %s", self.path)
 
-    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        self.buffer.append(dict(ItemAdapter(item)))  # shallow: the item is not changed after this
-        if len(self.buffer) >= self.batch_size or time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
+    async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        assert self.writer is not None
+        try:
+            await self.writer.write(dict(ItemAdapter(item)))  # shallow: the item is not changed after this
+        except Exception as exc:  # noqa: BLE001 - a disk that is full, a file that went away
+            self._write_failed(exc)
+            raise DropItem(f"not stored: {exc}") from None
+        self.crawler.stats.inc_value("mirror/stored_pages")
         return item
 
-    def flush(self) -> None:
-        if self.store is None or not self.buffer:
+    def _write_failed(self, exc: Exception) -> None:
+        if self.failed:
             return
-        self.store.write(self.buffer)
-        self.crawler.stats.inc_value("mirror/stored_pages", len(self.buffer))
-        self.buffer.clear()
-        self.last_flush = time.monotonic()
+        self.failed = True
+        logger.error("Cannot write to the store %s (%s): stopping the crawl; what was stored is kept. "
+                     "Free the disk or set STORE_PATH, then resume.", self.path, exc)
+        self.crawler.stats.set_value("mirror/store_error", str(exc))
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_error"))
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.store is None:
             return
-        self.flush()
+        if self.writer is not None:
+            self.writer.stop()
+            self.crawler.stats.set_value("mirror/store_transactions", self.writer.transactions)
         summary = summarize(self.store, self.crawler.stats.get_stats())
         logger.info("Crawl summary (%s):\n%s", self.path, format_summary(summary))
         self.store.close()

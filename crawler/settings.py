@@ -27,13 +27,17 @@ RULES_DIR = os.environ.get("RULES_DIR") or None
 ONION_PROXY = os.environ.get("ONION_PROXY") or "socks5h://127.0.0.1:9050"
 ONION_PROXY_CHECK_TIMEOUT = 10.0
 
-# Scrapy's httpx handler speaks SOCKS5 and sends host names to the proxy unresolved.
+# Scrapy's httpx handler speaks SOCKS5 and sends host names to the proxy unresolved;
+# this subclass also reads Tor's extended SOCKS error codes.
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
-    "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
+    "http": "crawler.download.OnionDownloadHandler",
+    "https": "crawler.download.OnionDownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.StayOnMirrorMiddleware": 50,
+    # After RetryMiddleware (550) for responses and exceptions: an unreachable mirror is waited out
+    # before a failure counts as the page's.
+    "crawler.outage.MirrorOutageMiddleware": 560,
     "crawler.middlewares.OnionProxyMiddleware": 740,
     "crawler.shared.SharedConcurrencyMiddleware": 745,  # only with REDIS_URL
 }
@@ -56,6 +60,12 @@ DOWNLOAD_VERIFY_CERTIFICATES = False
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# -- an unreachable mirror (crawler/outage.py) ----------------------------------------
+MIRROR_PATIENCE = 900.0  # seconds a mirror may stay unreachable before the crawl stops
+MIRROR_PROBE_DELAY = 3.0  # first probe of an unreachable mirror after this, then doubling...
+MIRROR_PROBE_MAX_DELAY = 60.0  # ...up to this
+MIRROR_PROBE_TIMEOUT = 60.0  # a probe (GET /robots.txt) that takes longer is no answer
+RETRY_AFTER_MAX = 120.0  # Retry-After on a 429/503 is honoured up to this many seconds
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -69,7 +79,7 @@ COOKIES_ENABLED = False
 # Set REDIS_URL (redis://:PASSWORD@HOST:6379/0) and every worker running the same command
 # shares one frontier and one dupefilter; unset, the crawl runs on this machine alone.
 REDIS_URL = os.environ.get("REDIS_URL") or None
-SCHEDULER = "crawler.shared.AutoScheduler"
+SCHEDULER = "crawler.scheduler.AutoScheduler"
 SHARED_CONCURRENT_REQUESTS_PER_MIRROR = 8  # for all workers together
 SHARED_HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's claims go back
 SHARED_CLOSE_GRACE = 1.5  # seconds the shared queue must stay empty before workers close
@@ -81,8 +91,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 800,
 }
 STORE_PATH = "crawl.sqlite3"
-STORE_BATCH_SIZE = 100  # pages per transaction
-STORE_FLUSH_SECONDS = 1.0  # and at least this often
+STORE_BATCH_SIZE = 100  # at most this many pages per transaction (each page is committed as it comes)
 # Resume from the store when a JOBDIR crawl was killed (kill -9 loses Scrapy's queue): "auto",
 # or True to always fetch only what the store lacks, or False.
 STORE_RESUME = "auto"

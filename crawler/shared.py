@@ -198,19 +198,7 @@ class ClaimingQueue(PriorityQueue):
 # -- the scheduler ------------------------------------------------------------------------
 
 
-class AutoScheduler(ScrapyScheduler):
-    """``SCHEDULER``: Scrapy's own scheduler, or the shared one when REDIS_URL is set."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Any:
-        if not crawler.settings.get("REDIS_URL"):
-            return ScrapyScheduler.from_crawler(crawler)
-        if redis is None:
-            return _Refusing.from_crawler(crawler)
-        return SharedScheduler.from_crawler(crawler)
-
-
-class _Refusing(ScrapyScheduler):
+class RefusingScheduler(ScrapyScheduler):
     """REDIS_URL without scrapy-redis installed: say so and fetch nothing (never crawl alone
     while the user believes the crawl is shared)."""
 

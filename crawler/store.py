@@ -67,12 +67,26 @@ CREATE TABLE IF NOT EXISTS aliases (
 CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url);
 """
 
-# A fetch that failed does not overwrite a page that was fetched before.
+# A transient failure (no response, a 5xx, 408 or 429: worth another try) never makes a page
+# done, and never overwrites a page that was answered for good (200, 301, 404, 410...).
+TRANSIENT_STATUSES = (408, 429)  # besides no response and every 5xx
+_TRANSIENT = "({t}.status IS NULL OR {t}.status >= 500 OR {t}.status IN (408, 429))"
+_FINAL = f"NOT {_TRANSIENT}"
+
 _UPSERT_PAGE = f"""
 INSERT INTO pages ({", ".join(PAGE_COLUMNS)}) VALUES ({", ".join("?" * len(PAGE_COLUMNS))})
 ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}
-WHERE excluded.status IS NOT NULL OR pages.status IS NULL
+WHERE {_FINAL.format(t="excluded")} OR {_TRANSIENT.format(t="pages")}
 """
+
+
+def is_transient(status: int | None) -> bool:
+    """True when a fetch that ended with ``status`` (None: no response) is worth another try.
+
+    >>> [is_transient(s) for s in (None, 200, 404, 410, 429, 503)]
+    [True, False, False, False, True, True]
+    """
+    return status is None or status >= 500 or status in TRANSIENT_STATUSES
 
 
 def store_path(settings: Any) -> str:
@@ -201,24 +215,30 @@ class Store:
             )
         ]
 
-    def fetched_urls(self) -> set[str]:
-        """Canonical URLs that were fetched with a response (any status), and their aliases."""
-        urls = {url for (url,) in self.db.execute("SELECT url FROM pages WHERE status IS NOT NULL")}
+    def done_urls(self) -> set[str]:
+        """Canonical URLs answered for good (see :func:`is_transient`), and their aliases."""
+        urls = {url for (url,) in self.db.execute(f"SELECT url FROM pages p WHERE {_FINAL.format(t='p')}")}
         urls |= {alias for (alias,) in self.db.execute("SELECT alias FROM aliases")}
         return urls
 
-    def frontier(self, kind: str = "article") -> list[tuple[str, int]]:
-        """Link targets of ``kind`` that no stored page answers yet, with the depth
-        they would be fetched at (their shallowest source's depth + 1)."""
+    def frontier(self, kinds: tuple[str, ...] = ("article", "redirect")) -> list[tuple[str, int]]:
+        """What a crawl still has to fetch, with the depth to fetch it at: pages whose last
+        fetch failed transiently, and link targets of ``kinds`` that no page answers for good
+        (at their shallowest source's depth + 1)."""
+        marks = ", ".join("?" * len(kinds))
         return list(self.db.execute(
-            """
-            SELECT l.target, MIN(p.depth) + 1 FROM links l JOIN pages p ON p.url = l.source
-            WHERE l.kind = ? AND p.status IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM pages q WHERE q.url = l.target AND q.status IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = l.target)
-            GROUP BY l.target ORDER BY l.target
+            f"""
+            SELECT url, MIN(depth) FROM (
+                SELECT l.target AS url, p.depth + 1 AS depth FROM links l JOIN pages p ON p.url = l.source
+                WHERE l.kind IN ({marks}) AND {_FINAL.format(t="p")}
+                UNION ALL
+                SELECT p.url, p.depth FROM pages p WHERE {_TRANSIENT.format(t="p")}
+            ) AS wanted
+            WHERE NOT EXISTS (SELECT 1 FROM pages q WHERE q.url = wanted.url AND {_FINAL.format(t="q")})
+              AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = wanted.url)
+            GROUP BY url ORDER BY url
             """,
-            (kind,),
+            kinds,
         ))
 
 

@@ -42,7 +42,7 @@ def test_aliases_from_canonical_and_redirects(tmp_path):
         rows = set(store.db.execute("SELECT alias, url, reason FROM aliases"))
         assert rows == {("https://www.nytimes.com/old.html", A, "canonical"),
                         ("https://www.nytimes.com/moved.html", A, "redirect")}
-        assert "https://www.nytimes.com/moved.html" in store.fetched_urls()
+        assert "https://www.nytimes.com/moved.html" in store.done_urls()
 
 
 def test_frontier_is_unanswered_article_links(tmp_path):
@@ -99,3 +99,18 @@ def test_an_empty_file_is_not_a_store_to_read(tmp_path):
     empty.touch()
     with pytest.raises(StoreError, match="empty file"):
         Store(empty, create=False)
+
+
+def test_a_transient_failure_is_fetched_again_and_never_overwrites_a_good_page(tmp_path):
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.write([page(depth=1, links=[(B, "b", "article")]),
+                     page(url=B, status=503, depth=2, error=None)])
+        assert B not in store.done_urls()
+        assert store.frontier() == [(B, 2)]  # a 5xx after every retry is worth another try
+        store.write([page(url=B, status=None, depth=2, error="DownloadTimeoutError")])
+        assert store.frontier() == [(B, 2)]
+        store.write([page(url=B, status=404, depth=2)])
+        assert B in store.done_urls() and store.frontier() == []  # a 404 is an answer
+        store.write([page(url=A, status=429, depth=1)])
+        [first] = [p for p in store.pages() if p["url"] == A]
+        assert first["status"] == 200  # a 429 on a refetch leaves the good page as it was

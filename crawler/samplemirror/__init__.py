@@ -20,10 +20,15 @@ against its ground truth:
   the mirror's onion hosts to the server, refuse other hosts, and record
   whether clients sent host names (as they must for ``.onion``) or addresses.
 
+* :mod:`.outage` -- :class:`Outage`, shared by the server and the proxies:
+  the mirror unreachable for N seconds after M articles (SOCKS errors, privoxy's
+  503, open connections cut), the way a flapping onion service looks through Tor.
+
 Run everything from the command line with ``python -m crawler.samplemirror``.
 Only the standard library is used (plus ``cryptography`` for ``tls=True``).
 """
 
+from .outage import Outage
 from .proxies import (
     DEFAULT_ALLOWED_HOSTS,
     ProxyRequest,
@@ -70,6 +75,7 @@ __all__ = [
     "Article",
     "Link",
     "MirrorServer",
+    "Outage",
     "ProxyRequest",
     "RecordingHttpProxy",
     "RecordingSocks5Server",

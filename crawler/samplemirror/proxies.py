@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._endpoint import Endpoint
+from .outage import PRIVOXY_FAILURE_PAGE, Outage
 from .site import MIRROR_V2, MIRROR_V3
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class _RecordingService(Endpoint):
         host: str = "127.0.0.1",
         port: int = 0,
         timeout: float = 10.0,
+        outage: Outage | None = None,
     ) -> None:
         if isinstance(upstream, Mapping):
             self.upstreams: dict[int, Address] = {int(p): _address(a) for p, a in upstream.items()}
@@ -118,6 +120,10 @@ class _RecordingService(Endpoint):
         self._threads: set[threading.Thread] = set()
         self._listener = socket.create_server((host, port))
         self._accept_thread: threading.Thread | None = None
+        self.outage = outage
+        """While it is active the mirror is unreachable through this proxy (see :mod:`.outage`)."""
+        if outage is not None:
+            outage.on_start(self.cut_connections)
 
     # -- public ------------------------------------------------------------
 
@@ -139,6 +145,17 @@ class _RecordingService(Endpoint):
     def allows(self, host: str) -> bool:
         """Whether requests for ``host`` are forwarded (case-insensitive)."""
         return host.lower() in self.allowed_hosts
+
+    def cut_connections(self) -> None:
+        """Close every connection being served, as a broken circuit does."""
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            _shutdown(conn)
+
+    def unreachable(self) -> bool:
+        """True while an outage makes the mirror unreachable."""
+        return self.outage is not None and self.outage.active
 
     def reset(self) -> None:
         """Forget the recorded requests."""
@@ -367,6 +384,9 @@ class RecordingHttpProxy(_RecordingService):
         if not self.allows(host):
             conn.sendall(_simple_response("502 Bad Gateway", f"unknown host {host}"))
             return
+        if self.unreachable():
+            conn.sendall(_simple_response("503 Forwarding failure", "Forwarding failure"))
+            return
         upstream = self._connect_or_502(conn, port)
         if upstream is None:
             return
@@ -389,6 +409,9 @@ class RecordingHttpProxy(_RecordingService):
         self.record(ProxyRequest(host, port, method, target, not is_ip_literal(host)))
         if not self.allows(host):
             conn.sendall(_simple_response("502 Bad Gateway", f"unknown host {host}"))
+            return
+        if self.unreachable():
+            conn.sendall(_privoxy_failure(target))
             return
         body = self._read_body(conn, headers, rest)
         upstream = self._connect_or_502(conn, port)
@@ -421,6 +444,15 @@ class RecordingHttpProxy(_RecordingService):
         conn.sendall(rest)
         while chunk := upstream.recv(65536):
             conn.sendall(chunk)
+
+
+def _privoxy_failure(url: str) -> bytes:
+    """privoxy's answer when it cannot forward a request to Tor."""
+    body = PRIVOXY_FAILURE_PAGE.format(url=url).encode()
+    return (
+        "HTTP/1.1 503 Forwarding failure\r\nContent-Type: text/html\r\nCache-Control: no-cache\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
 def _client_tls(sock: socket.socket, server_name: str) -> ssl.SSLSocket:
@@ -497,6 +529,8 @@ class RecordingSocks5Server(_RecordingService):
             conn.sendall(_socks_reply(REP_CMD_UNSUPPORTED))
         elif not self.allows(host):
             conn.sendall(_socks_reply(REP_HOST_UNREACHABLE))
+        elif self.outage is not None and self.outage.active:
+            conn.sendall(_socks_reply(self.outage.socks_reply))
         else:
             self._connect(conn, port)
 

@@ -20,6 +20,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ._endpoint import Endpoint
+from .outage import Outage
 from .site import MIRROR_V3, SampleSite
 
 
@@ -79,12 +80,14 @@ class MirrorServer(Endpoint):
 
     def __init__(
         self, site: SampleSite, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0,
-        tls: bool = False, https_redirect: bool = False, tls_port: int = 0,
+        tls: bool = False, https_redirect: bool = False, tls_port: int = 0, outage: Outage | None = None,
     ) -> None:
         if https_redirect and not tls:
             raise ValueError("https_redirect=True needs tls=True")
         self.site = site
         self.delay = delay
+        self.outage = outage
+        """Counts the articles served with 200 and starts when its count is reached (see :mod:`.outage`)."""
         self.tls = tls
         self.https_redirect = https_redirect
         self.requests: list[RequestRecord] = []
@@ -286,6 +289,9 @@ def _make_handler(server: MirrorServer, scheme: str = "http") -> type[BaseHTTPRe
             self.end_headers()
             if with_body:
                 self.wfile.write(body)
+            self.wfile.flush()
+            if server.outage is not None and status == 200 and server.site.is_article(self.path):
+                server.outage.article_served()
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Stay quiet."""

@@ -296,6 +296,10 @@ class SampleSite:
             return self._by_path[path_or_url]
         return self._by_url[path_or_url]
 
+    def is_article(self, target: str) -> bool:
+        """True when a request target (query ignored) is an article's path."""
+        return target.split("#", 1)[0].split("?", 1)[0] in self._by_path
+
     def article_urls(self) -> set[str]:
         """Canonical URLs of every article reachable from ``/`` via article links.
 

@@ -18,6 +18,7 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 from twisted.python.failure import Failure
 
+from crawler.exceptions import Postponed
 from crawler.items import Page
 from crawler.links import ARTICLE, REDIRECT, PageLink, extract_links
 from crawler.normalize import InvalidUrl, normalizer_for
@@ -47,22 +48,16 @@ class MirrorSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.resume = Resume.from_crawler(self.crawler)
+        # Scrapy's dupefilter drops what a resumed crawl has done (crawler.scheduler).
         for url in self.start_url_list:
             canonical = self.plan.normalizer.normalize(url)
             address = self.plan.fetch_address(canonical)
-            if self.resume.active and canonical in self.resume.stored:
-                continue
             self.logger.info("start: %s, fetched at %s", canonical, address)
-            yield self._request(address, canonical, dont_filter=self.resume.active)
-        for canonical, depth in self.resume.frontier:
+            yield self._request(address, canonical)
+        for canonical, depth in Resume.of(self.crawler).frontier:
             address = self.plan.fetch_address(canonical)
-            if address is not None and self.resume.claim(canonical):
-                yield self._request(address, canonical, dont_filter=True, depth=depth)
-
-    def closed(self, reason: str) -> None:
-        if getattr(self, "resume", None) is not None:
-            self.resume.finish(reason)
+            if address is not None:
+                yield self._request(address, canonical, depth=depth)
 
     def _request(self, address: str, canonical: str, dont_filter: bool = False, depth: int | None = None
                  ) -> scrapy.Request:
@@ -117,14 +112,8 @@ class MirrorSpider(scrapy.Spider):
             if link.kind != ARTICLE:
                 continue
             address = self.plan.fetch_address(link.url)
-            if address is None:
-                continue
-            if not self.resume.active:
+            if address is not None:
                 yield self._request(address, link.url)
-            elif self.resume.claim(link.url):
-                # Scrapy's dupefilter may hold URLs whose requests a killed crawl lost:
-                # while resuming, the store decides what is still to fetch.
-                yield self._request(address, link.url, dont_filter=True)
 
     def _redirect(self, response: Response, page: Page) -> Iterator[Page | scrapy.Request]:
         location = response.headers.get(b"Location", b"").decode("latin-1")
@@ -193,6 +182,8 @@ class MirrorSpider(scrapy.Spider):
     # -- failures ----------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> Iterator[Page]:
+        if failure.check(Postponed):
+            return  # no answer, not a failure: the mirror was unreachable; a resumed crawl fetches it
         request = failure.request
         canonical = request.meta.get("canonical") or request.url
         self.crawler.stats.inc_value(f"mirror/failed/{failure.type.__name__}")

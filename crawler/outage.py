@@ -1,0 +1,290 @@
+"""Wait out a mirror that Tor cannot reach, instead of recording its pages as failed.
+
+:class:`MirrorOutageMiddleware` (a downloader middleware) tells a failed page from
+an unreachable mirror. When a request gets no answer from the mirror (a SOCKS
+error from Tor, privoxy's ``503 Forwarding failure``, a refused, reset or timed
+out connection: :func:`crawler.tor.unreachable_reason`), it asks the mirror
+directly with a *probe* (``/robots.txt``, through the same proxy):
+
+* the mirror answers: the failure was the page's own; Scrapy's RetryMiddleware
+  retries it, and after ``RETRY_TIMES`` the page is recorded as failed
+  (transiently: a resumed crawl fetches it again);
+* it does not: the mirror is unreachable. Every request for it waits (the one
+  that failed goes back to the queue, uncounted by RetryMiddleware; none is
+  recorded), the mirror is probed with backoff (``MIRROR_PROBE_DELAY`` growing to
+  ``MIRROR_PROBE_MAX_DELAY``), and the crawl resumes at full speed when it answers.
+  The log says so once when it starts and once when it ends.
+
+A mirror unreachable for ``MIRROR_PATIENCE`` seconds, or for a reason no wait cures
+(Tor's "client authorization" and "bad address" replies), stops the crawl with one
+message and the finish reason ``mirror_unreachable``; the requests that waited raise
+:class:`~crawler.exceptions.Postponed` and are not recorded. A resumed crawl fetches
+them (see :mod:`crawler.resume`).
+
+``Retry-After`` on a 429 or 503 from the mirror pauses its requests for that long
+(capped at ``RETRY_AFTER_MAX``) before RetryMiddleware's retry goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from scrapy import Request
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.job import job_dir
+
+from crawler.exceptions import Postponed
+from crawler.tor import Unreachable, proxy_refusal, unreachable_reason
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+MIRROR_UNREACHABLE = "mirror_unreachable"
+PROBE = "mirror_probe"  # request.meta key of a probe
+_RETRY_AFTER_STATUSES = (429, 503)
+_WAKE_SECONDS = 1.0  # waiters look at the engine (closing?) this often
+
+
+@dataclass
+class MirrorState:
+    """What the crawl knows of one mirror host's reachability."""
+
+    origin: str  # scheme://host[:port], where probes go
+    down_since: float | None = None  # time.monotonic() of the outage's start
+    down_since_wall: datetime | None = None
+    reason: Unreachable | None = None
+    hold_until: float = 0.0  # Retry-After: no request before this monotonic time
+    gave_up: bool = False
+    probe: asyncio.Future[Unreachable | None] | None = None
+    watcher: asyncio.Task[None] | None = None
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+
+class MirrorOutageMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.patience = settings.getfloat("MIRROR_PATIENCE")
+        self.probe_delay = settings.getfloat("MIRROR_PROBE_DELAY")
+        self.probe_max_delay = settings.getfloat("MIRROR_PROBE_MAX_DELAY")
+        self.probe_timeout = settings.getfloat("MIRROR_PROBE_TIMEOUT")
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX")
+        self.mirrors: dict[str, MirrorState] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> MirrorOutageMiddleware:
+        return cls(crawler)
+
+    # -- the downloader middleware interface --------------------------------------
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if request.meta.get(PROBE):
+            return
+        await self._wait_until_open(self._state(request))
+
+    async def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if request.meta.get(PROBE):
+            return response
+        state = self._state(request)
+        refusal = proxy_refusal(response)
+        if refusal is not None:
+            requeued = await self._no_answer(state, request, refusal)
+            return requeued if requeued is not None else response
+        if response.status in _RETRY_AFTER_STATUSES:
+            self._honour_retry_after(state, response)
+        return response
+
+    async def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | None:
+        if request.meta.get(PROBE):
+            return None
+        unreachable = unreachable_reason(exception)
+        if unreachable is None:
+            return None
+        return await self._no_answer(self._state(request), request, unreachable)
+
+    # -- deciding ---------------------------------------------------------------
+
+    def _state(self, request: Request) -> MirrorState:
+        parts = urlparse_cached(request)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        key = (parts.hostname or "").lower()
+        state = self.mirrors.get(key)
+        if state is None:
+            state = self.mirrors[key] = MirrorState(origin)
+        else:
+            state.origin = origin  # the mirror may have moved us to https
+        return state
+
+    async def _no_answer(self, state: MirrorState, request: Request, unreachable: Unreachable) -> Request | None:
+        """None when the page itself failed (the mirror answers a probe); else the
+        request again, to wait for the mirror (it is then known to be unreachable)."""
+        if unreachable.permanent:
+            self._give_up(state, unreachable)
+        if not state.down and not state.gave_up:
+            verdict = await self._probe_once(state)
+            if verdict is None:
+                self.crawler.stats.inc_value("mirror/failures_of_the_page_itself")
+                return None
+            if not state.down:  # the first of the failures that shared this probe
+                self._mark_down(state, unreachable if unreachable.socks_code is not None else verdict)
+        if state.gave_up:
+            raise Postponed(f"{request.url}: not fetched, {state.origin} is unreachable")
+        self.crawler.stats.inc_value("mirror/requests_waiting_for_mirror")
+        return request.replace(dont_filter=True)
+
+    def _honour_retry_after(self, state: MirrorState, response: Response) -> None:
+        delay = _retry_after_seconds(response.headers.get(b"Retry-After", b"").decode("latin-1"))
+        if delay is None or delay <= 0:
+            return
+        delay = min(delay, self.retry_after_max)
+        until = time.monotonic() + delay
+        if until <= state.hold_until:
+            return
+        state.hold_until = until
+        self.crawler.stats.inc_value("mirror/retry_after_honoured")
+        logger.info("Mirror %s answered %d with Retry-After: its requests wait %.0f s", state.origin,
+                    response.status, delay)
+
+    # -- waiting ----------------------------------------------------------------
+
+    async def _wait_until_open(self, state: MirrorState) -> None:
+        while True:
+            if state.gave_up or self._engine_closing():
+                raise Postponed(f"{state.origin} unreachable: not fetched, the crawl is stopping")
+            now = time.monotonic()
+            if not state.down and now >= state.hold_until:
+                return
+            wait = _WAKE_SECONDS if state.down else min(_WAKE_SECONDS, state.hold_until - now)
+            await asyncio.sleep(wait)
+
+    def _engine_closing(self) -> bool:
+        engine = self.crawler.engine
+        # Scrapy's engine waits for every request in progress before it closes: a request
+        # waiting here must give up as soon as closing starts (Ctrl-C, CloseSpider).
+        return engine is None or not engine.running or getattr(engine._slot, "closing", None) is not None
+
+    # -- probing ----------------------------------------------------------------
+
+    async def _probe_once(self, state: MirrorState) -> Unreachable | None:
+        """One probe at a time per mirror; concurrent failures share its answer."""
+        if state.probe is None or state.probe.done():
+            state.probe = asyncio.ensure_future(self._probe(state))
+        return await asyncio.shield(state.probe)
+
+    async def _probe(self, state: MirrorState) -> Unreachable | None:
+        self.crawler.stats.inc_value("mirror/probes")
+        request = Request(
+            f"{state.origin}/robots.txt", dont_filter=True, meta={
+                PROBE: True, "dont_retry": True, "dont_obey_robotstxt": True, "dont_redirect": True,
+                "handle_httpstatus_all": True, "download_timeout": self.probe_timeout,
+            },
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:  # noqa: BLE001 - any failure of the probe means "no answer"
+            return unreachable_reason(exc) or Unreachable(f"{type(exc).__name__}: {exc}")
+        refusal = proxy_refusal(response)
+        return refusal
+
+    def _mark_down(self, state: MirrorState, reason: Unreachable) -> None:
+        state.down_since, state.down_since_wall, state.reason = time.monotonic(), datetime.now(UTC), reason
+        self.crawler.stats.inc_value("mirror/outages")
+        logger.warning(
+            "Mirror %s is unreachable since %s: %s. Its requests wait (none is recorded as failed); "
+            "probing it in %.0f s, then with backoff up to %.0f s; the crawl stops after MIRROR_PATIENCE=%.0f s.",
+            state.origin, _clock(state.down_since_wall), reason.reason, self.probe_delay, self.probe_max_delay,
+            self.patience,
+        )
+        state.watcher = asyncio.ensure_future(self._watch(state))
+
+    async def _watch(self, state: MirrorState) -> None:
+        delay = self.probe_delay
+        assert state.down_since is not None and state.reason is not None
+        while not state.gave_up:
+            left = self.patience - (time.monotonic() - state.down_since)
+            await self._sleep_unless_closing(min(delay, max(left, 0.0)))
+            if self._engine_closing():
+                return
+            verdict = await self._probe_once(state)
+            if verdict is None:
+                self._mark_up(state)
+                return
+            if verdict.permanent:
+                self._give_up(state, verdict)
+                return
+            if time.monotonic() - state.down_since >= self.patience:
+                self._give_up(state, state.reason)
+                return
+            delay = min(delay * 2, self.probe_max_delay)
+
+    async def _sleep_unless_closing(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._engine_closing() and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, _WAKE_SECONDS))
+
+    def _mark_up(self, state: MirrorState) -> None:
+        assert state.down_since is not None
+        seconds = time.monotonic() - state.down_since
+        self.crawler.stats.inc_value("mirror/outage_seconds", round(seconds, 1))
+        logger.info("Mirror %s answers again after %.0f s unreachable: resuming at full speed", state.origin, seconds)
+        state.down_since = state.down_since_wall = state.reason = None
+
+    def _give_up(self, state: MirrorState, reason: Unreachable) -> None:
+        if state.gave_up:
+            return
+        state.gave_up = True
+        since = state.down_since_wall or datetime.now(UTC)
+        waited = time.monotonic() - state.down_since if state.down_since is not None else 0.0
+        why = "no wait can help" if reason.permanent else f"unreachable for {waited:.0f} s (MIRROR_PATIENCE)"
+        how = ("run the same command again (same JOBDIR) once it answers: it fetches only what is missing"
+               if job_dir(self.crawler.settings) else
+               "run the same command again with -s STORE_RESUME=1 once it answers: it fetches only what "
+               "the store lacks (next time, -s JOBDIR=DIR does that by itself)")
+        logger.error(
+            "Stopping the crawl: mirror %s is %s, since %s: %s. Nothing that waited for it was recorded as "
+            "failed. To continue, %s.", state.origin, why, _clock(since), reason.reason, how,
+        )
+        stats = self.crawler.stats
+        stats.set_value("mirror/unreachable", f"{state.origin}: {reason.reason}")
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=MIRROR_UNREACHABLE))
+
+
+def _retry_after_seconds(value: str) -> float | None:
+    """Seconds from a ``Retry-After`` value (delta-seconds or an HTTP-date), or None.
+
+    >>> _retry_after_seconds("30"), _retry_after_seconds("soon")
+    (30.0, None)
+    """
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

@@ -1,0 +1,53 @@
+"""``SCHEDULER``: Scrapy's scheduler, resumed from the store; or the shared one on Redis.
+
+* Without ``REDIS_URL``: :class:`ResumingScheduler`, Scrapy's own scheduler whose
+  dupefilter starts with the pages the store holds for good when the crawl resumes
+  (see :mod:`crawler.resume`).
+* With ``REDIS_URL``: :class:`crawler.shared.SharedScheduler` (scrapy-redis).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+from scrapy.core.scheduler import Scheduler
+
+from crawler.resume import Resume
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+__all__ = ["AutoScheduler", "ResumingScheduler"]
+
+
+class AutoScheduler(Scheduler):
+    """The scheduler the settings ask for: shared when REDIS_URL is set, else resuming."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        if not crawler.settings.get("REDIS_URL"):
+            return ResumingScheduler.from_crawler(crawler)
+        from crawler import shared
+
+        if shared.redis is None:
+            return shared.RefusingScheduler.from_crawler(crawler)
+        return shared.SharedScheduler.from_crawler(crawler)
+
+
+class ResumingScheduler(Scheduler):
+    """Scrapy's scheduler; a resumed crawl's dupefilter knows what the store holds."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResumingScheduler:
+        Resume.of(crawler)  # decided before Scrapy reads JOBDIR: a resume drops Scrapy's request state there
+        return super().from_crawler(crawler)
+
+    def open(self, spider: Spider) -> Any:
+        opened = super().open(spider)
+        assert self.crawler is not None
+        for url in Resume.of(self.crawler).done:
+            # The fingerprinter keys on the canonical URL: any address of the page is the same request.
+            self.df.request_seen(Request(url))
+        return opened
