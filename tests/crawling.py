@@ -83,3 +83,69 @@ def article_fetches(server, site) -> Counter:
     """How often the mirror served each article path (query strings ignored)."""
     paths = {a.path for a in site.articles}
     return Counter(path.split("?")[0] for _, _, path in server.requests if path.split("?")[0] in paths)
+
+
+class ScriptedMirror:
+    """A tiny mirror whose answers a test writes: ``answer(path, attempt)`` returns
+    ``(status, headers, body)``, or None to drop the connection without a response.
+    Records ``(time.monotonic(), path)`` for every request."""
+
+    def __init__(self, answer) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[float, str]] = []
+        attempts: Counter = Counter()
+        lock = threading.Lock()
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                import time
+
+                path = self.path.split("?")[0]
+                with lock:
+                    attempts[path] += 1
+                    mirror.requests.append((time.monotonic(), path))
+                    attempt = attempts[path]
+                reply = answer(path, attempt)
+                if reply is None:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                status, headers, body = reply
+                body = body.encode() if isinstance(body, str) else body
+                self.send_response(status)
+                for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._server.server_address[:2]
+
+    def hits(self, path: str) -> list[float]:
+        return [when for when, asked in self.requests if asked == path]
+
+    def __enter__(self) -> ScriptedMirror:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def html_page(title: str, *links: str) -> str:
+    anchors = "".join(f'<a href="{link}">{link}</a>' for link in links)
+    return f"<html><head><title>{title}</title></head><body><p>{title}.</p>{anchors}</body></html>"
