@@ -1,10 +1,11 @@
-"""Keep passwords in URLs (REDIS_URL, ONION_PROXY) out of every log line.
+"""Keep credentials in URLs (REDIS_URL, ONION_PROXY) out of every log line.
 
 Scrapy logs its overridden settings at start; this record factory masks
 ``scheme://user:password@host`` in every message before any handler sees it.
+User names go too: a SOCKS user name is the crawl's stream-isolation credential.
 
 >>> mask_secrets("redis://:s3cret@10.0.0.5:6379/0 and socks5h://tor:pw@127.0.0.1:9050")
-'redis://:***@10.0.0.5:6379/0 and socks5h://tor:***@127.0.0.1:9050'
+'redis://:***@10.0.0.5:6379/0 and socks5h://***:***@127.0.0.1:9050'
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ from __future__ import annotations
 import logging
 import re
 
-_USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)(?P<password>[^@\s'\"]+)(?=@)")
+_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):(?P<password>[^@\s'\"]+)(?=@)"
+)
 
 
 def mask_secrets(text: str) -> str:
-    return _USERINFO.sub(r"\g<head>***", text)
+    return _USERINFO.sub(_masked, text)
+
+
+def _masked(match: re.Match[str]) -> str:
+    user = "***" if match["user"] else ""
+    return f"{match['scheme']}{user}:***"
 
 
 def install() -> None:

@@ -4,17 +4,19 @@
   robots.txt): a request for a crawled site's canonical host or another of its
   mirrors is re-addressed to the mirror the crawl uses; any other host is
   refused. Only requests built by this project's ``mirror`` spider are checked.
-* :class:`OnionProxyMiddleware` sends every request through ``ONION_PROXY``.
+* :class:`OnionProxyMiddleware` sends every request through ``ONION_PROXY``, with
+  SOCKS credentials of the crawl's own (Tor's stream isolation).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.normalize import InvalidUrl
-from crawler.proxy import proxy_url_from_settings
+from crawler.proxy import StreamIsolation, proxy_url_from_settings
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -50,17 +52,27 @@ class StayOnMirrorMiddleware:
 
 
 class OnionProxyMiddleware:
-    """Sets ``request.meta["proxy"]`` to ONION_PROXY on every request, always."""
+    """Sets ``request.meta["proxy"]`` to ONION_PROXY on every request, always, with the
+    crawl's own SOCKS credentials (``ONION_PROXY_ISOLATION``, see :class:`StreamIsolation`)."""
 
-    def __init__(self, proxy_url: str) -> None:
+    def __init__(self, crawler: Crawler, proxy_url: str, isolation: StreamIsolation | None) -> None:
+        self.crawler = crawler
         self.proxy_url = proxy_url
+        self.isolation = isolation
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> OnionProxyMiddleware:
-        return cls(proxy_url_from_settings(crawler.settings))
+        proxy_url = proxy_url_from_settings(crawler.settings)
+        isolation = StreamIsolation(proxy_url, crawler.settings.get("ONION_PROXY_ISOLATION")) if proxy_url else None
+        return cls(crawler, proxy_url, isolation)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if not self.proxy_url:
+        if self.isolation is None:
             # Never fall back to a direct connection.
             raise IgnoreRequest("ONION_PROXY is empty: refusing to fetch without a proxy")
-        request.meta["proxy"] = self.proxy_url
+        request.meta["proxy"] = self.isolation.proxy_url_for(self._site_key(request.url))
+
+    def _site_key(self, url: str) -> str | None:
+        plan = getattr(self.crawler.spider, "plan", None)
+        mirror = plan.normalizer.mirror_for_host(urlsplit(url).hostname or "") if plan is not None else None
+        return mirror.site if mirror is not None else None

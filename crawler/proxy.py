@@ -7,12 +7,27 @@ that it is there before anything is fetched.
 >>> parse_proxy("socks5h://127.0.0.1:9050")
 ProxyAddress(scheme='socks5h', host='127.0.0.1', port=9050, username=None)
 >>> parse_proxy("http://user:secret@127.0.0.1:8118").display
-'http://user:***@127.0.0.1:8118'
+'http://***:***@127.0.0.1:8118'
+
+Stream isolation: Tor never lets streams with different SOCKS credentials share a
+circuit (``IsolateSOCKSAuth``, on by default). :class:`StreamIsolation` gives each
+crawl process (so each worker of a shared crawl) credentials of its own, or one set
+per site (``ONION_PROXY_ISOLATION = "site"``); an ``ONION_PROXY`` that carries
+credentials keeps them.
+
+>>> isolation = StreamIsolation("socks5h://127.0.0.1:9050", "site", token="4f2a")
+>>> isolation.proxy_url_for("nytimes")
+'socks5h://crawl-4f2a-nytimes:4f2a@127.0.0.1:9050'
+>>> StreamIsolation("socks5h://127.0.0.1:9050", "crawl", token="4f2a").proxy_url_for("nytimes")
+'socks5h://crawl-4f2a:4f2a@127.0.0.1:9050'
+>>> StreamIsolation("socks5h://me:pw@127.0.0.1:9050", "crawl").proxy_url_for("nytimes")
+'socks5h://me:pw@127.0.0.1:9050'
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -42,8 +57,8 @@ class ProxyAddress:
 
     @property
     def display(self) -> str:
-        """The URL with the password masked, for logs."""
-        auth = f"{self.username}:***@" if self.username is not None else ""
+        """The URL with its credentials masked, for logs."""
+        auth = "***:***@" if self.username is not None else ""
         return f"{self.scheme}://{auth}{self.host}:{self.port}"
 
 
@@ -66,6 +81,41 @@ def parse_proxy(url: str) -> ProxyAddress:
 
 def proxy_url_from_settings(settings: BaseSettings) -> str:
     return (settings.get("ONION_PROXY") or "").strip()
+
+
+ISOLATION_MODES = ("crawl", "site", "off")
+
+
+class StreamIsolation:
+    """The proxy URL, with SOCKS credentials of this crawl's own, for each request.
+
+    ``mode``: ``"crawl"`` (one set of credentials per crawl process), ``"site"`` (one per
+    site), ``"off"`` (none: circuits shared with other programs on the same Tor). Only
+    SOCKS proxies get credentials (an HTTP proxy in front of Tor cannot pass them on),
+    and an ONION_PROXY that carries its own keeps them.
+    """
+
+    def __init__(self, proxy_url: str, mode: str, token: str | None = None) -> None:
+        if mode not in ISOLATION_MODES:
+            raise ProxyConfigError(f"ONION_PROXY_ISOLATION={mode!r}: use one of {', '.join(ISOLATION_MODES)}")
+        self.proxy_url = proxy_url
+        parts = urlsplit(proxy_url)
+        isolating = mode != "off" and parts.scheme.lower().startswith("socks") and parts.username is None
+        self.mode = mode if isolating else "off"
+        self.token = token or secrets.token_hex(8)
+        self._urls: dict[str, str] = {}
+
+    def proxy_url_for(self, site_key: str | None) -> str:
+        """The proxy URL for a request to ``site_key``'s mirror."""
+        if self.mode == "off":
+            return self.proxy_url
+        group = (site_key or "") if self.mode == "site" else ""
+        url = self._urls.get(group)
+        if url is None:
+            username = f"crawl-{self.token}" + (f"-{group}" if group else "")
+            scheme, rest = self.proxy_url.split("://", 1)
+            url = self._urls[group] = f"{scheme}://{username}:{self.token}@{rest}"
+        return url
 
 
 async def check_proxy(address: ProxyAddress, timeout: float = 10.0) -> str | None:

@@ -26,6 +26,10 @@ RULES_DIR = os.environ.get("RULES_DIR") or None
 # the proxy, never locally. socks5h://host:port (Tor's SocksPort) or http://host:port.
 ONION_PROXY = os.environ.get("ONION_PROXY") or "socks5h://127.0.0.1:9050"
 ONION_PROXY_CHECK_TIMEOUT = 10.0
+# Tor keeps streams with different SOCKS credentials on different circuits (IsolateSOCKSAuth):
+# "crawl" gives each crawl process credentials of its own, "site" one set per site, "off" none.
+# An ONION_PROXY with credentials in it keeps them.
+ONION_PROXY_ISOLATION = "crawl"
 
 # Scrapy's httpx handler speaks SOCKS5 and sends host names to the proxy unresolved;
 # this subclass also reads Tor's extended SOCKS error codes.

@@ -55,6 +55,7 @@ def crawl_command(
 
 
 def run_crawl(workdir: Path, proxy_url: str, timeout: float = 120, **kwargs) -> Crawl:
+    workdir.mkdir(parents=True, exist_ok=True)
     command, env = crawl_command(workdir, proxy_url, **kwargs)
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
     return Crawl(result.returncode, result.stderr, read_items(workdir / kwargs.get("output", "pages.jsonl")),

@@ -235,3 +235,32 @@ def test_a_page_is_recorded_under_its_own_rel_canonical(tmp_path):
     assert len(story) == 1 and story[0]["aliases"] == [canonical(duplicate)]
     assert canonical(duplicate) not in result.by_url()
     assert original not in [path.split("?")[0] for path in fetched]  # not fetched a second time
+
+
+def test_each_crawl_has_circuits_of_its_own(tmp_path, socks_proxy, mirror):
+    """Tor isolates streams by SOCKS credentials: every request of a crawl carries the crawl's
+    own, another crawl has others, and none of them reaches the log."""
+    first = run_crawl(tmp_path / "one", socks_proxy.url, settings={"DEPTH_LIMIT": "1"})
+    first_users = {request.username for request in socks_proxy.requests}
+    socks_proxy.reset()
+    second = run_crawl(tmp_path / "two", socks_proxy.url, settings={"DEPTH_LIMIT": "1"})
+    second_users = {request.username for request in socks_proxy.requests}
+    assert first.returncode == second.returncode == 0, first.stderr[-2000:]
+    [first_user], [second_user] = first_users, second_users
+    assert first_user and second_user and first_user != second_user
+    for result, user in ((first, first_user), (second, second_user)):
+        assert user not in result.stderr and user.split("-")[1] not in result.stderr
+
+
+def test_the_users_own_socks_credentials_are_kept_and_site_isolation(tmp_path, socks_proxy, mirror):
+    host, port = socks_proxy.address
+    kept = run_crawl(tmp_path / "kept", f"socks5h://researcher:pw@{host}:{port}", settings={"DEPTH_LIMIT": "1"})
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    assert {request.username for request in socks_proxy.requests} == {"researcher"}
+    assert "researcher" not in kept.stderr
+    socks_proxy.reset()
+    per_site = run_crawl(tmp_path / "site", socks_proxy.url,
+                         settings={"DEPTH_LIMIT": "1", "ONION_PROXY_ISOLATION": "site"})
+    assert per_site.returncode == 0, per_site.stderr[-2000:]
+    [user] = {request.username for request in socks_proxy.requests}
+    assert user.endswith("-nytimes")

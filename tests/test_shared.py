@@ -65,8 +65,10 @@ def test_two_workers_share_one_crawl(tmp_path, shared, redis_url):
         workers = start_workers(tmp_path, proxy.url, redis_url, 2, settings)
         ends = wait_all(workers)
         fetches = article_fetches(server, site)
+        socks_users = {request.username for request in proxy.requests}
     logs = [(tmp_path / f"worker{n}.log").read_text() for n in (1, 2)]
     assert [w.returncode for w in workers] == [0, 0], logs[0][-2000:]
+    assert len(socks_users) == 2 and None not in socks_users  # each worker on circuits of its own
     expected = Counter({a.path: 1 for a in site.articles})
     expected[site.flaky_path] = 2
     assert fetches == expected  # each article once in total (the flaky one: 503, then the retry)
