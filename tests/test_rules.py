@@ -131,20 +131,3 @@ def test_nyt_article_shapes_of_today():
     assert nyt.is_article_path("/athletic/5934567/2024/11/25/some-story/")
     assert nyt.is_article_path("/interactive/2024/11/05/us/elections/results-president.html")
     assert not nyt.is_article_path("/athletic/")
-
-
-def test_the_wheel_carries_the_rules(tmp_path):
-    """Built as a user's pip builds it: rules/ is inside the wheel as crawler/bundled_rules/."""
-    import subprocess
-    import sys
-    import zipfile
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
-                   check=True, capture_output=True, timeout=300)
-    [wheel] = tmp_path.glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for rule_file in (root / "rules").glob("*.toml"):
-        assert f"crawler/bundled_rules/{rule_file.name}" in names
-    assert "crawler/rules.py" in names

@@ -3,7 +3,8 @@
 Like ``scrapy bench``, it starts its own local server: the sample NYT-shaped
 mirror on 127.0.0.1 behind a recording SOCKS5 proxy that stands in for Tor.
 Then it runs the real ``mirror`` spider against it and reports what the proxy
-saw. Takes the ``crawl`` options (``-O pages.jsonl``, ``-s NAME=VALUE``).
+saw. Takes the ``crawl`` options (``-O pages.jsonl``, ``-s NAME=VALUE``). It is an
+entry point too: ``scrapy demo`` works in any folder, with the project's settings.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import argparse
 
 from scrapy.commands import BaseRunSpiderCommand
 
+from crawler.commands._project import project_settings
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, build_site, hosts_asked
 from crawler.spiders.mirror import MirrorSpider
 
 
 class Command(BaseRunSpiderCommand):
-    requires_project = True
+    requires_project = False
+    default_settings = project_settings()  # the same crawl inside the checkout and anywhere else
 
     def short_desc(self) -> str:
         return "Crawl the bundled sample mirror (local server and proxy, no Tor needed)"
