@@ -87,6 +87,9 @@ SCHEDULER = "crawler.scheduler.AutoScheduler"
 SHARED_CONCURRENT_REQUESTS_PER_MIRROR = 8  # for all workers together
 SHARED_HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's claims go back
 SHARED_CLOSE_GRACE = 1.5  # seconds the shared queue must stay empty before workers close
+SHARED_REDIS_PATIENCE = 900.0  # seconds a worker waits for a Redis that stopped answering, then stops
+SHARED_KEY_PREFIX = "%(spider)s"  # Redis keys: PREFIX:requests, PREFIX:dupefilter, PREFIX:claims:WORKER...
+SHARED_DUPEFILTER_CLASS = "crawler.shared.SharedDupeFilter"
 logmask.install()  # passwords in REDIS_URL / ONION_PROXY never reach a log line
 
 # -- storage ---------------------------------------------------------------------

@@ -16,7 +16,12 @@ where it falls short:
   state; here state persists (clear it with ``scrapy shared --clear``) and a worker
   closes only when the queue is empty and no live worker holds a claim;
 * politeness is per process; :class:`SharedConcurrencyMiddleware` holds one
-  per-mirror limit for all workers together.
+  per-mirror limit for all workers together;
+* a Redis that restarts makes scrapy-redis raise from every signal handler; here
+  (:class:`RedisHealth`) an outage is one warning per worker, the writes that failed
+  (claims and concurrency slots released, requests queued) are retried once Redis is
+  back, and a worker that cannot reach it for ``SHARED_REDIS_PATIENCE`` stops with one
+  message, its frontier safe in Redis.
 
 Without ``REDIS_URL`` the crawl is the single-machine crawl, unchanged.
 """
@@ -32,6 +37,7 @@ import socket
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from itemadapter import ItemAdapter
 from scrapy import Request, signals
@@ -40,6 +46,7 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
+from crawler.exceptions import Postponed
 from crawler.logmask import mask_secrets
 
 if TYPE_CHECKING:
@@ -58,7 +65,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 logger = logging.getLogger(__name__)
 
-REDIS_UNREACHABLE = "redis_unreachable"
+REDIS_UNREACHABLE = "redis_unreachable"  # at start: the worker cannot begin
+REDIS_LOST = "redis_lost"  # mid-crawl, for longer than SHARED_REDIS_PATIENCE: try again later
 
 
 def shared_key(settings: Any, spider_name: str, suffix: str) -> str:
@@ -69,7 +77,79 @@ def shared_key(settings: Any, spider_name: str, suffix: str) -> str:
 def redis_from_settings(settings: Any) -> Any:
     if redis is None:
         raise NotConfigured("REDIS_URL is set but scrapy-redis is not installed: pip install '.[distributed]'")
-    return redis.Redis.from_url(settings["REDIS_URL"], socket_timeout=30, socket_connect_timeout=10)
+    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.retry import Retry
+
+    # Calls run on the reactor thread: redis-py's default retries (10, up to 1 s apart) would
+    # freeze the crawl for seconds per call while Redis is down. RedisHealth does the waiting.
+    quick = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2)
+    return redis.Redis.from_url(settings["REDIS_URL"], socket_timeout=30, socket_connect_timeout=5, retry=quick)
+
+
+_HEALTH: WeakKeyDictionary[Any, RedisHealth] = WeakKeyDictionary()
+
+
+class RedisHealth:
+    """Whether this worker reaches Redis: one warning when it stops answering, one line when it
+    is back, the writes that failed meanwhile retried (:meth:`later`), and past
+    ``SHARED_REDIS_PATIENCE`` the worker stops (:attr:`exhausted`)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.where = mask_secrets(crawler.settings["REDIS_URL"])
+        self.patience = crawler.settings.getfloat("SHARED_REDIS_PATIENCE")
+        self.down_since: float | None = None
+        self.pending: list[tuple[Any, tuple[Any, ...]]] = []
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> RedisHealth:
+        """The worker's one view of Redis (the scheduler and the middleware share it)."""
+        health = _HEALTH.get(crawler)
+        if health is None:
+            health = _HEALTH[crawler] = cls(crawler)
+        return health
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    @property
+    def exhausted(self) -> bool:
+        return self.down_since is not None and time.monotonic() - self.down_since >= self.patience
+
+    def failed(self, exc: Exception) -> None:
+        if self.down_since is not None:
+            return
+        self.down_since = time.monotonic()
+        self.crawler.stats.inc_value("shared/redis_outages")
+        logger.warning("Redis at %s does not answer (%s): retrying; nothing is lost (the frontier is in Redis, "
+                       "this worker keeps what it must write back); stopping after SHARED_REDIS_PATIENCE=%.0f s",
+                       self.where, mask_secrets(str(exc)) or type(exc).__name__, self.patience)
+
+    def answered(self) -> bool:
+        """Redis answered: write back what failed meanwhile. True if it was down until now."""
+        if self.down_since is None:
+            return False
+        seconds = time.monotonic() - self.down_since
+        self.down_since = None
+        pending, self.pending = self.pending, []
+        for call, args in pending:
+            self.call(call, *args)
+        if self.down_since is None:
+            self.crawler.stats.inc_value("shared/redis_outage_seconds", round(seconds, 1))
+            logger.info("Redis at %s answers again after %.0f s: %d writes retried, crawling on", self.where,
+                        seconds, len(pending))
+        return True
+
+    def call(self, call: Any, *args: Any) -> bool:
+        """Run a Redis write now, or later once Redis answers again. True if it ran now."""
+        try:
+            call(*args)
+        except redis.RedisError as exc:
+            self.failed(exc)
+            self.pending.append((call, args))
+            return False
+        return True
 
 
 # -- requests as JSON, never pickle ------------------------------------------------
@@ -150,6 +230,12 @@ class SharedDupeFilter(RFPDupeFilter):
     def request_fingerprint(self, request: Request) -> str:
         return self.fingerprinter.fingerprint(request).hex()
 
+    def request_seen(self, request: Request) -> bool:
+        try:
+            return bool(super().request_seen(request))
+        except redis.RedisError:
+            return False  # the scheduler's Lua script decides again when the request is queued
+
 
 # -- the queue: requests stay claimed until their page is stored -------------------------
 
@@ -223,7 +309,7 @@ class SharedScheduler(RedisScheduler):
             persist=True,  # the shared state outlives any one worker
             queue_cls="crawler.shared.ClaimingQueue",
             dupefilter_key="unused",
-            dupefilter_cls=settings.get("SHARED_DUPEFILTER_CLASS") or "crawler.shared.SharedDupeFilter",
+            dupefilter_cls=settings.get("SHARED_DUPEFILTER_CLASS"),
             serializer=JsonRequestSerializer,
         )
         instance.crawler = crawler
@@ -252,10 +338,12 @@ class SharedScheduler(RedisScheduler):
         self.worker_prefix = shared_key(settings, spider.name, "worker:")
         self.claims_prefix = shared_key(settings, spider.name, "claims:")
         self.claims_key = self.claims_prefix + self.worker
-        self.heartbeat_ttl = settings.getint("SHARED_HEARTBEAT_TTL", 10)
-        self.close_grace = settings.getfloat("SHARED_CLOSE_GRACE", 1.5)
+        self.heartbeat_ttl = settings.getint("SHARED_HEARTBEAT_TTL")
+        self.close_grace = settings.getfloat("SHARED_CLOSE_GRACE")
         self.claimed: dict[bytes, bytes] = {}  # fingerprint -> queue member, for this worker
         self.quiet_since: float | None = None
+        self.health = RedisHealth.of(self.crawler)
+        self.hand_back_after = 0.0  # no dead-worker hand-back before this (after a Redis outage)
         self._beat()
         self._ticker = asyncio.get_event_loop().create_task(self._tick_forever())
         signals_ = self.crawler.signals
@@ -283,10 +371,16 @@ class SharedScheduler(RedisScheduler):
         if ticker is None:
             return
         ticker.cancel()
-        handed = self.queue.hand_back(self.claims_key)  # a cancelled crawl leaves nothing claimed
+        try:
+            self.health.answered()
+            handed = self.queue.hand_back(self.claims_key)  # a cancelled crawl leaves nothing claimed
+            self.server.delete(self.worker_prefix + self.worker)
+        except redis.RedisError:
+            logger.warning("Redis is unreachable: this worker's claims go back to the queue when its heartbeat "
+                           "expires (SHARED_HEARTBEAT_TTL), by the next worker that runs")
+            return
         if handed:
             logger.info("Handed %d claimed requests back to the shared queue", handed)
-        self.server.delete(self.worker_prefix + self.worker)
 
     # the scheduler interface
 
@@ -296,6 +390,18 @@ class SharedScheduler(RedisScheduler):
             # A request that comes back (a retry, a re-addressed request) is the queue's again.
             # Others (links to a page this worker has in flight) are filtered and change nothing.
             self._release(fingerprint.encode())
+        if self.health.down:
+            # Kept here, queued (seen-checked) once Redis answers again.
+            self.health.pending.append((self._push, (request, fingerprint)))
+            return True
+        try:
+            return self._push(request, fingerprint)
+        except redis.RedisError as exc:
+            self.health.failed(exc)
+            self.health.pending.append((self._push, (request, fingerprint)))
+            return True
+
+    def _push(self, request: Request, fingerprint: str) -> bool:
         # One script: a worker killed between "seen" and "queued" would lose the request.
         pushed = self.server.eval(
             _SEEN_THEN_PUSH, 2, self.df.key, self.queue.key, fingerprint, -request.priority,
@@ -308,9 +414,13 @@ class SharedScheduler(RedisScheduler):
         return True
 
     def next_request(self) -> Request | None:
-        if getattr(self, "queue", None) is None:
+        if getattr(self, "queue", None) is None or self.health.down:
             return None
-        request, member = self.queue.pop_claimed(self.claims_key)
+        try:
+            request, member = self.queue.pop_claimed(self.claims_key)
+        except redis.RedisError as exc:
+            self.health.failed(exc)
+            return None
         if request is None:
             return None
         self.claimed[self.df.request_fingerprint(request).encode()] = member
@@ -318,14 +428,22 @@ class SharedScheduler(RedisScheduler):
         return request
 
     def has_pending_requests(self) -> bool:
-        return getattr(self, "queue", None) is not None and len(self.queue) > 0
+        if getattr(self, "queue", None) is None:
+            return False
+        if self.health.down:
+            return True  # unknown: the worker must not close while Redis is away
+        try:
+            return len(self.queue) > 0
+        except redis.RedisError as exc:
+            self.health.failed(exc)
+            return True
 
     # claims
 
     def _release(self, fingerprint: bytes) -> None:
         member = self.claimed.pop(fingerprint, None)
         if member is not None:
-            self.server.hdel(self.claims_key, member)
+            self.health.call(self.server.hdel, self.claims_key, member)
 
     def _item_scraped(self, item: Any, response: Any = None, spider: Spider | None = None) -> None:
         fetched_url = ItemAdapter(item).get("fetched_url")
@@ -346,14 +464,29 @@ class SharedScheduler(RedisScheduler):
             try:
                 self._tick()
             except redis.RedisError as exc:
-                logger.warning("Redis: %s", mask_secrets(str(exc)))
+                self.health.failed(exc)
+                if self.health.exhausted:
+                    self._give_up()
+                    return
 
     def _tick(self) -> None:
         self._beat()
+        if self.health.answered():
+            # The others' heartbeats may have lapsed during the outage: let them beat again
+            # before their claims are taken for a dead worker's.
+            self.hand_back_after = time.monotonic() + self.heartbeat_ttl
         self._live_claims()  # hands a dead worker's claims back to the queue
         # Scrapy's engine looks for work (and whether it may close) every 5 s by itself;
         # shared work, or the others finishing, is noticed within a second this way.
         self._wake_engine()
+
+    def _give_up(self) -> None:
+        logger.error(
+            "Redis at %s has not answered for SHARED_REDIS_PATIENCE=%.0f s: stopping this worker. The frontier is "
+            "safe in Redis; start the same command again once Redis answers.", self.health.where, self.health.patience,
+        )
+        self.stats.set_value("shared/redis_error", REDIS_LOST)
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=REDIS_LOST))
 
     def _live_claims(self) -> bool:
         """True when a live worker holds a claim; a dead worker's claims go back to the queue."""
@@ -362,7 +495,7 @@ class SharedScheduler(RedisScheduler):
             worker = key.decode()[len(self.claims_prefix):]
             if not self.server.hlen(key):
                 continue
-            if self.server.exists(self.worker_prefix + worker):
+            if self.server.exists(self.worker_prefix + worker) or time.monotonic() < self.hand_back_after:
                 busy = True
             else:
                 handed = self.queue.hand_back(key.decode())
@@ -378,6 +511,15 @@ class SharedScheduler(RedisScheduler):
             slot.nextcall.schedule()
 
     def _spider_idle(self, spider: Spider | None = None) -> None:
+        if self.health.down:
+            raise DontCloseSpider  # the shared crawl's state is out of sight, not over
+        try:
+            self._close_if_done()
+        except redis.RedisError as exc:
+            self.health.failed(exc)
+            raise DontCloseSpider from None
+
+    def _close_if_done(self) -> None:
         # Idle here means nothing in flight: a claim this worker still holds was lost
         # on the way (an exception in a callback, say), so it goes back to the queue.
         self.claimed.clear()
@@ -414,9 +556,10 @@ class SharedConcurrencyMiddleware:
         if not settings.get("REDIS_URL"):
             raise NotConfigured("single-machine crawl")
         self.crawler = crawler
-        self.limit = settings.getint("SHARED_CONCURRENT_REQUESTS_PER_MIRROR", 8)
-        self.ttl = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30
+        self.limit = settings.getint("SHARED_CONCURRENT_REQUESTS_PER_MIRROR")
+        self.ttl = settings.getfloat("DOWNLOAD_TIMEOUT") + 30
         self.server = redis_from_settings(settings)
+        self.health = RedisHealth.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedConcurrencyMiddleware:
@@ -427,10 +570,16 @@ class SharedConcurrencyMiddleware:
         key = shared_key(self.crawler.settings, self.crawler.spider.name, f"slots:{host}")
         token = uuid.uuid4().hex
         while True:
+            if self.health.exhausted:
+                raise Postponed(f"{request.url}: not fetched, Redis is unreachable")
             now = time.time()
-            if self.server.eval(_ACQUIRE, 1, key, now, self.limit, now + self.ttl, token):
-                request.meta["_shared_slot"] = (key, token)
-                return
+            try:
+                if self.server.eval(_ACQUIRE, 1, key, now, self.limit, now + self.ttl, token):
+                    request.meta["_shared_slot"] = (key, token)
+                    return
+            except redis.RedisError as exc:
+                self.health.failed(exc)  # wait: the request is not fetched without its slot
+                await asyncio.sleep(0.5)
             await asyncio.sleep(0.05)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
@@ -443,4 +592,4 @@ class SharedConcurrencyMiddleware:
     def _release(self, request: Request) -> None:
         slot = request.meta.pop("_shared_slot", None)
         if slot is not None:
-            self.server.zrem(*slot)
+            self.health.call(self.server.zrem, *slot)

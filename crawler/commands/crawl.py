@@ -16,12 +16,12 @@ from scrapy.exceptions import UsageError
 
 from crawler.extensions import PROXY_UNREACHABLE
 from crawler.outage import MIRROR_UNREACHABLE
-from crawler.shared import REDIS_UNREACHABLE
+from crawler.shared import REDIS_LOST, REDIS_UNREACHABLE
 
 EXIT_CANNOT_START = 1
 EXIT_TRY_AGAIN_LATER = 75  # sysexits.h EX_TEMPFAIL
 _CANNOT_START = (PROXY_UNREACHABLE, REDIS_UNREACHABLE, "store_error")
-_TRY_AGAIN_LATER = (MIRROR_UNREACHABLE,)
+_TRY_AGAIN_LATER = (MIRROR_UNREACHABLE, REDIS_LOST)
 
 
 class Command(ScrapyCrawlCommand):

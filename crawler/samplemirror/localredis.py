@@ -1,5 +1,7 @@
 """A throw-away redis-server on a free loopback port, with a password, for the
-shared-crawl tests, benchmarks and demos. Stopped by its pid; nothing saved to disk."""
+shared-crawl tests, benchmarks and demos. Stopped by its pid; nothing saved to disk,
+unless ``appendonly=True`` (then :meth:`LocalRedis.kill` and :meth:`LocalRedis.start`
+again restart it with its data, as a crashed production Redis restarts)."""
 
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ def free_port() -> int:
 class LocalRedis:
     """``with LocalRedis("pw") as server: server.url`` is ``redis://:pw@127.0.0.1:PORT/0``."""
 
-    def __init__(self, password: str, startup_timeout: float = 10.0) -> None:
+    def __init__(self, password: str, startup_timeout: float = 10.0, appendonly: bool = False) -> None:
         executable = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not shutil.which(executable):
             raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
         self.executable, self.password, self.startup_timeout = executable, password, startup_timeout
+        self.appendonly = appendonly
         self.port = free_port()
         self.url = f"redis://:{password}@127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
@@ -33,7 +36,8 @@ class LocalRedis:
     def start(self) -> LocalRedis:
         self.process = subprocess.Popen(
             [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass", self.password,
-             "--save", "", "--appendonly", "no", "--dir", self._workdir.name],
+             "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+             "--appendfsync", "always", "--dir", self._workdir.name],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + self.startup_timeout
@@ -51,6 +55,12 @@ class LocalRedis:
                 return b"PONG" in _read_some(sock)
         except OSError:
             return False
+
+    def kill(self) -> None:
+        """kill -9 the server, keeping its files (start() brings it back on the same port)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

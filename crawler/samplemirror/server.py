@@ -91,6 +91,8 @@ class MirrorServer(Endpoint):
         self.tls = tls
         self.https_redirect = https_redirect
         self.requests: list[RequestRecord] = []
+        self.request_times: list[tuple[float, str]] = []
+        """``(time.monotonic(), path_with_query)`` of every request, in order."""
         self._lock = threading.Lock()
         self._attempts: Counter[str] = Counter()
         self.in_flight = 0
@@ -199,6 +201,7 @@ class MirrorServer(Endpoint):
         redirect = self.https_redirect and scheme == "http"
         with self._lock:
             self.requests.append(RequestRecord(method, host, target, scheme))
+            self.request_times.append((time.monotonic(), target))
             if not redirect:
                 self._attempts[path] += 1
             attempt = self._attempts[path]
