@@ -107,6 +107,7 @@ CONTESTANTS = (
                 "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
             }),
             "DOWNLOADER_MIDDLEWARES": json.dumps({"crawler.middlewares.OnionProxyMiddleware": 740}),
+            "ONION_PROXY_ISOLATION": "crawl",  # the project's default, which a bare Scrapy project lacks
         },
     ),
 )
@@ -332,7 +333,7 @@ def main() -> None:
     depth_limit = n_articles + 10
     print(
         f"Python {platform.python_version()}, Scrapy {version('scrapy')}, Twisted {version('twisted')}, "
-        f"httpx {version('httpx')}, {os.cpu_count()} CPUs; sample mirror: {n_articles} articles "
+        f"httpx2 {version('httpx2')}, {os.cpu_count()} CPUs; sample mirror: {n_articles} articles "
         f"({reachable} reachable, deepest {max(site.depth_of(u) for u in site.article_urls())} hops), "
         f"server delay {args.delay * 1000:.0f} ms/request, DEPTH_LIMIT={depth_limit}, "
         f"{rounds} interleaved round(s), median reported"

@@ -36,6 +36,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy import Request
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.job import job_dir
 
@@ -76,6 +77,8 @@ class MirrorState:
 class MirrorOutageMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
+        if not settings.getbool("MIRROR_OUTAGE_ENABLED"):
+            raise NotConfigured("MIRROR_OUTAGE_ENABLED is off: Scrapy's RetryMiddleware alone")
         self.crawler = crawler
         self.patience = settings.getfloat("MIRROR_PATIENCE")
         self.probe_delay = settings.getfloat("MIRROR_PROBE_DELAY")

@@ -65,6 +65,7 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # -- an unreachable mirror (crawler/outage.py) ----------------------------------------
+MIRROR_OUTAGE_ENABLED = True  # off: every failure goes to Scrapy's RetryMiddleware alone
 MIRROR_PATIENCE = 900.0  # seconds a mirror may stay unreachable before the crawl stops
 MIRROR_PROBE_DELAY = 3.0  # first probe of an unreachable mirror after this, then doubling...
 MIRROR_PROBE_MAX_DELAY = 60.0  # ...up to this

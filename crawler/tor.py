@@ -116,6 +116,9 @@ def unreachable_reason(exception: BaseException) -> Unreachable | None:
     for words, code in _HTTPCORE_WORDS.items():
         if f"could not connect: {words}" in lowered:
             return Unreachable(describe_socks_reply(code), code)
+    if any(type(cause).__name__ == "ConnectError" and "http" in type(cause).__module__ for cause in _causes(exception)):
+        # httpx could not open a connection to the proxy itself (Tor restarting, privoxy gone).
+        return Unreachable(f"the proxy does not accept connections ({_first_line(message)}): is Tor running?")
     if isinstance(exception, OSError | TimeoutError) or _is_download_failure(exception):
         return Unreachable(_first_line(message) or type(exception).__name__)
     return None

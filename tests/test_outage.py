@@ -156,3 +156,32 @@ def test_a_transient_failure_is_fetched_again_when_the_crawl_resumes(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     assert [item["status"] for item in second.items if item["url"].endswith(ARTICLE_B)] == [200]
     assert ARTICLE_A not in again and again.count(ARTICLE_B) == 1
+
+
+def test_a_proxy_that_restarts_is_waited_for(tmp_path, big_site):
+    """Tor itself restarts mid-crawl: its port refuses connections for a few seconds."""
+    import threading
+
+    with MirrorServer(big_site, delay=0.05) as server:
+        proxy = RecordingSocks5Server(server.address).start()
+        port = proxy.port
+        holder = {"proxy": proxy}
+
+        def restart():
+            while sum(article_fetches(server, big_site).values()) < 15:
+                time.sleep(0.02)
+            holder["proxy"].stop()
+            time.sleep(3)
+            holder["proxy"] = RecordingSocks5Server(server.address, port=port).start()
+
+        restarter = threading.Thread(target=restart)
+        restarter.start()
+        try:
+            result = run_crawl(tmp_path, f"socks5h://127.0.0.1:{port}", settings=QUICK_PROBES)
+        finally:
+            restarter.join()
+            holder["proxy"].stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_ok(result, big_site) == big_site.article_urls()
+    [down] = [line for line in _outage_lines(result) if "is unreachable since" in line]
+    assert "the proxy does not accept connections" in down
