@@ -20,6 +20,10 @@ outage only, two kills, a smaller store corpus; about 2 minutes; the whole run t
    and the way it writes them now (:class:`crawler.writer.StoreWriter`: each page committed
    before its item is done, a transaction per group of waiting pages), with 16 pages in flight
    (Scrapy's items in progress) and with one at a time.
+4. A Redis restart: two workers share a crawl of 90 articles (2 requests in flight each); redis-server
+   (append-only file on) is killed with -9 after 30 article requests and started again 5 s later.
+   Figures: the article rate before the kill and after Redis is back, the time from its return to the
+   next article answer, articles fetched twice, articles missing, warnings per worker.
 """
 
 from __future__ import annotations
@@ -161,6 +165,46 @@ def write_grouped(path: Path, pages: list[dict[str, object]], in_flight: int) ->
     return len(pages) / elapsed, len(pages) / writer.transactions
 
 
+def redis_restart_run() -> dict[str, float]:
+    from crawler.samplemirror.localredis import LocalRedis
+
+    site = build_site(90)
+    settings = {"CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "DEPTH_LIMIT": "100",
+                "LOG_LEVEL": "INFO"}
+    with tempfile.TemporaryDirectory() as folder, LocalRedis("bench-pw", appendonly=True) as redis_server, \
+            MirrorServer(site, delay=0.05) as server, RecordingSocks5Server(server.address) as proxy:
+        workdir = Path(folder)
+        workers = []
+        for number in (1, 2):
+            command, env = crawl_command(workdir, proxy.url, output=f"items{number}.jsonl", settings={
+                **settings, "REDIS_URL": redis_server.url, "STORE_PATH": f"worker{number}.sqlite3"})
+            log = (workdir / f"worker{number}.log").open("w")
+            workers.append(subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log))
+        while sum(article_fetches(server, site).values()) < 30:
+            time.sleep(0.01)
+        killed = time.monotonic()
+        redis_server.kill()
+        time.sleep(5)
+        redis_server.start()
+        back = time.monotonic()
+        for worker in workers:
+            worker.wait(timeout=300)
+        fetches = article_fetches(server, site)
+        answers = [when for when, path in server.request_times if site.is_article(path)]
+        stored: set[str] = set()
+        for number in (1, 2):
+            with sqlite3.connect(workdir / f"worker{number}.sqlite3") as db:
+                stored |= {url for (url,) in db.execute("SELECT url FROM pages WHERE status = 200")}
+        warnings = [(workdir / f"worker{n}.log").read_text().count("does not answer") for n in (1, 2)]
+    before = [t for t in answers if t < killed]
+    after = [t for t in answers if t > back]
+    twice = sum(1 for path, n in fetches.items() if n > 1 and path != site.flaky_path)
+    return {"rate_before": len(before) / (before[-1] - before[0]), "rate_after": len(after) / (after[-1] - after[0]),
+            "first_after": after[0] - back, "twice": twice,
+            "missing": len(site.article_urls() - stored), "warnings": max(warnings),
+            "exits": sum(worker.returncode for worker in workers)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -206,6 +250,12 @@ def main() -> None:
     print(f"| before: batches of 100, sync | {before:,.0f} | 100 | 1.00 |")
     for label, (rate, per_transaction) in (("16 in flight", grouped16), ("1 at a time", grouped1)):
         print(f"| now: group commit, {label} | {rate:,.0f} | {per_transaction:.1f} | {rate / before:.2f} |")
+
+    print("\n## 4. redis-server killed under two workers, back after 5 s")
+    f = redis_restart_run()
+    print(f"articles/s before the kill {f['rate_before']:.1f}, after Redis is back {f['rate_after']:.1f}; next article "
+          f"{f['first_after']:.2f} s after its return; fetched twice {f['twice']}, missing {f['missing']}, "
+          f"warnings per worker {f['warnings']}, exit statuses summed {f['exits']}")
 
 
 if __name__ == "__main__":

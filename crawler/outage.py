@@ -28,9 +28,10 @@ them (see :mod:`crawler.resume`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -68,6 +69,7 @@ class MirrorState:
     gave_up: bool = False
     probe: asyncio.Future[Unreachable | None] | None = None
     watcher: asyncio.Task[None] | None = None
+    reopened: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the waiters when it answers
 
     @property
     def down(self) -> bool:
@@ -174,8 +176,11 @@ class MirrorOutageMiddleware:
             now = time.monotonic()
             if not state.down and now >= state.hold_until:
                 return
-            wait = _WAKE_SECONDS if state.down else min(_WAKE_SECONDS, state.hold_until - now)
-            await asyncio.sleep(wait)
+            if state.down:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(state.reopened.wait(), _WAKE_SECONDS)
+            else:
+                await asyncio.sleep(min(_WAKE_SECONDS, state.hold_until - now))
 
     def _engine_closing(self) -> bool:
         engine = self.crawler.engine
@@ -208,6 +213,7 @@ class MirrorOutageMiddleware:
 
     def _mark_down(self, state: MirrorState, reason: Unreachable) -> None:
         state.down_since, state.down_since_wall, state.reason = time.monotonic(), datetime.now(UTC), reason
+        state.reopened.clear()
         self.crawler.stats.inc_value("mirror/outages")
         logger.warning(
             "Mirror %s is unreachable since %s: %s. Its requests wait (none is recorded as failed); "
@@ -248,11 +254,13 @@ class MirrorOutageMiddleware:
         self.crawler.stats.inc_value("mirror/outage_seconds", round(seconds, 1))
         logger.info("Mirror %s answers again after %.0f s unreachable: resuming at full speed", state.origin, seconds)
         state.down_since = state.down_since_wall = state.reason = None
+        state.reopened.set()
 
     def _give_up(self, state: MirrorState, reason: Unreachable) -> None:
         if state.gave_up:
             return
         state.gave_up = True
+        state.reopened.set()  # the waiters give up at once
         since = state.down_since_wall or datetime.now(UTC)
         waited = time.monotonic() - state.down_since if state.down_since is not None else 0.0
         why = "no wait can help" if reason.permanent else f"unreachable for {waited:.0f} s (MIRROR_PATIENCE)"
