@@ -88,10 +88,10 @@ def outage_run(contestant: str, seconds: float, proxy_kind: str) -> dict[str, fl
     return figures
 
 
-def kill_run(kill_after: int, code: Path | None = None) -> dict[str, float]:
+def kill_run(kill_after: int, code: Path | None = None, delay: float = 0.05) -> dict[str, float]:
     """``code``: a checkout of another revision to run instead of this one (its crawler/ on PYTHONPATH)."""
     site = build_site(ARTICLES)
-    with tempfile.TemporaryDirectory() as folder, MirrorServer(site, delay=0.05) as server, \
+    with tempfile.TemporaryDirectory() as folder, MirrorServer(site, delay=delay) as server, \
             RecordingSocks5Server(server.address) as proxy:
         workdir = Path(folder)
         settings = {**DEFAULTS, "JOBDIR": str(workdir / "job")}
@@ -208,6 +208,7 @@ def redis_restart_run() -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sections", default="1234", help="which sections to run, e.g. 2 or 34 (default 1234)")
     parser.add_argument("--before", type=Path, help="a checkout of an earlier revision to compare kill -9 with "
                         "(git worktree add /tmp/before REV)")
     args = parser.parse_args()
@@ -218,7 +219,7 @@ def main() -> None:
           "| exit |")
     print("|---|---|---|---|---|---|---|---|---|")
     cases = [(20, "socks"), (20, "http")] + ([] if args.quick else [(300, "socks")])
-    for seconds, proxy_kind in cases:
+    for seconds, proxy_kind in cases if "1" in args.sections else ():
         for contestant in ("project", "scrapy-retry"):
             f = outage_run(contestant, seconds, proxy_kind)
             first, full = f.get("first_answer_after_return", math.nan), f.get("full_speed_after_return", math.nan)
@@ -226,15 +227,19 @@ def main() -> None:
                   f"{first:.1f} | {full:.1f} | {f['exit']} |", flush=True)
 
     print("\n## 2. kill -9 and resume (CONCURRENT_REQUESTS 8)")
-    print("| code | killed after | committed | being served at the kill | fetched again on resume | complete |")
-    print("|---|---|---|---|---|---|")
+    print("| code | mirror latency | killed after | committed | being served at the kill | fetched again on resume "
+          "| complete |")
+    print("|---|---|---|---|---|---|---|")
     codes: list[tuple[str, Path | None]] = [("now", None)] + ([("before", args.before)] if args.before else [])
-    for kill_after in (25, 60) if args.quick else (15, 30, 45, 60, 75, 90):
+    kills = [(n, 0.05) for n in ((25, 60) if args.quick else (15, 30, 45, 60, 75, 90))] + [(40, 0.5), (80, 0.5)]
+    for kill_after, delay in kills if "2" in args.sections else ():
         for label, code in codes:
-            f = kill_run(kill_after, code)
-            print(f"| {label} | {f['fetched_before_kill']} requests | {f['committed']} | {f['at_the_mirror']} | "
-                  f"{f['fetched_again']} | {'yes' if f['complete'] else 'NO'} |", flush=True)
+            f = kill_run(kill_after, code, delay)
+            print(f"| {label} | {delay * 1000:.0f} ms | {f['fetched_before_kill']} requests | {f['committed']} | "
+                  f"{f['at_the_mirror']} | {f['fetched_again']} | {'yes' if f['complete'] else 'NO'} |", flush=True)
 
+    if "3" not in args.sections:
+        return
     count = 1000 if args.quick else 4000
     pages = [page(i) for i in range(count)]
     print(f"\n## 3. Store writes ({count} pages of 60 links and 65 kB HTML; best of 3)")
@@ -251,6 +256,8 @@ def main() -> None:
     for label, (rate, per_transaction) in (("16 in flight", grouped16), ("1 at a time", grouped1)):
         print(f"| now: group commit, {label} | {rate:,.0f} | {per_transaction:.1f} | {rate / before:.2f} |")
 
+    if "4" not in args.sections:
+        return
     print("\n## 4. redis-server killed under two workers, back after 5 s")
     f = redis_restart_run()
     print(f"articles/s before the kill {f['rate_before']:.1f}, after Redis is back {f['rate_after']:.1f}; next article "
