@@ -102,10 +102,12 @@ CONTESTANTS = (
         "bare",
         "bare",
         {
-            "DOWNLOAD_HANDLERS": json.dumps({
-                "http": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
-                "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
-            }),
+            "DOWNLOAD_HANDLERS": json.dumps(
+                {
+                    "http": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
+                    "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
+                }
+            ),
             "DOWNLOADER_MIDDLEWARES": json.dumps({"crawler.middlewares.OnionProxyMiddleware": 740}),
             "ONION_PROXY_ISOLATION": "crawl",  # the project's default, which a bare Scrapy project lacks
         },
@@ -127,8 +129,9 @@ def common_settings(proxy_url: str, depth_limit: int, workdir: Path) -> dict[str
     }
 
 
-def command_for(contestant: Contestant, proxy_url: str, depth_limit: int, workdir: Path,
-                python: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+def command_for(
+    contestant: Contestant, proxy_url: str, depth_limit: int, workdir: Path, python: list[str] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The subprocess command line and environment of one crawl in ``workdir``."""
     env = {k: v for k, v in os.environ.items() if k not in ("ONION_PROXY", "SCRAPY_PROJECT", "SCRAPY_SETTINGS_MODULE")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), str(ROOT), env.get("PYTHONPATH")]))
@@ -176,8 +179,9 @@ def reset(server: MirrorServer, proxy: RecordingSocks5Server) -> None:
     proxy.reset()
 
 
-def run_one(contestant: Contestant, site: SampleSite, server: MirrorServer, proxy: RecordingSocks5Server,
-            depth_limit: int) -> Result:
+def run_one(
+    contestant: Contestant, site: SampleSite, server: MirrorServer, proxy: RecordingSocks5Server, depth_limit: int
+) -> Result:
     article_paths = {a.path for a in site.articles}
     reachable = {a.path for a in site.articles if a.canonical_url in site.article_urls()}
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-crawl-{contestant.name}-"))
@@ -247,17 +251,21 @@ class Summary:
 
 
 def print_table(summaries: list[Summary], n_articles: int) -> None:
-    header = (f"{'contestant':<18} {'wall s':>7} {'elapsed s':>9} {'article reqs':>12} {'unique':>6} "
-              f"{'req/unique':>10} {'pages/s':>8} {'all reached':>13} {'server reqs':>11} {'items':>6} {'exit':>4}")
+    header = (
+        f"{'contestant':<18} {'wall s':>7} {'elapsed s':>9} {'article reqs':>12} {'unique':>6} "
+        f"{'req/unique':>10} {'pages/s':>8} {'all reached':>13} {'server reqs':>11} {'items':>6} {'exit':>4}"
+    )
     print(header)
     print("-" * len(header))
     for s in summaries:
         exits = ",".join(sorted({str(r.returncode) for r in s.runs}))
         reached = f"{'yes' if s.all_reached else 'NO'} ({int(s.median('unique_articles'))}/{n_articles})"
-        print(f"{s.name:<18} {s.median('wall'):>7.2f} {s.median('elapsed'):>9.2f} "
-              f"{s.median('article_requests'):>12.0f} {s.median('unique_articles'):>6.0f} "
-              f"{s.median('per_article'):>10.3f} {s.median('pages_per_second'):>8.1f} {reached:>13} "
-              f"{s.median('server_requests'):>11.0f} {s.median('items'):>6.0f} {exits:>4}")
+        print(
+            f"{s.name:<18} {s.median('wall'):>7.2f} {s.median('elapsed'):>9.2f} "
+            f"{s.median('article_requests'):>12.0f} {s.median('unique_articles'):>6.0f} "
+            f"{s.median('per_article'):>10.3f} {s.median('pages_per_second'):>8.1f} {reached:>13} "
+            f"{s.median('server_requests'):>11.0f} {s.median('items'):>6.0f} {exits:>4}"
+        )
 
 
 def print_ratios(by_name: dict[str, Summary]) -> None:
@@ -295,8 +303,9 @@ def profile_project(site: SampleSite, server: MirrorServer, proxy: RecordingSock
     workdir = Path(tempfile.mkdtemp(prefix="bench-crawl-profile-"))
     try:
         out = workdir / "crawl.prof"
-        command, env = command_for(CONTESTANTS[0], proxy.url, depth_limit, workdir,
-                                   python=[sys.executable, "-m", "cProfile", "-o", str(out)])
+        command, env = command_for(
+            CONTESTANTS[0], proxy.url, depth_limit, workdir, python=[sys.executable, "-m", "cProfile", "-o", str(out)]
+        )
         reset(server, proxy)
         done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=CRAWL_TIMEOUT)
         if done.returncode != 0:
@@ -348,9 +357,12 @@ def main() -> None:
             for contestant in CONTESTANTS:
                 result = run_one(contestant, site, server, proxy, depth_limit)
                 runs[contestant.name].append(result)
-                print(f"  round {round_no} {contestant.name:<18} wall {result.wall:6.2f} s, "
-                      f"elapsed {result.elapsed:6.2f} s, {result.article_requests} article requests, "
-                      f"{result.unique_articles} unique", flush=True)
+                print(
+                    f"  round {round_no} {contestant.name:<18} wall {result.wall:6.2f} s, "
+                    f"elapsed {result.elapsed:6.2f} s, {result.article_requests} article requests, "
+                    f"{result.unique_articles} unique",
+                    flush=True,
+                )
     summaries = [Summary(name, results) for name, results in runs.items()]
     print()
     print_table(summaries, reachable)

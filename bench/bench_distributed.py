@@ -218,8 +218,9 @@ class Result:
 
     @property
     def per_article_no_5xx(self) -> float:
-        return (self.article_requests - self.article_5xx) / self.unique_articles if self.unique_articles else float(
-            "nan")
+        return (
+            (self.article_requests - self.article_5xx) / self.unique_articles if self.unique_articles else float("nan")
+        )
 
     @property
     def pages_per_second(self) -> float:
@@ -249,8 +250,9 @@ class Result:
         return [w.stored_200 for w in self.per_worker]
 
 
-def worker_command(number: int, workdir: Path, proxy_url: str, redis_url: str, depth_limit: int
-                   ) -> tuple[list[str], dict[str, str]]:
+def worker_command(
+    number: int, workdir: Path, proxy_url: str, redis_url: str, depth_limit: int
+) -> tuple[list[str], dict[str, str]]:
     settings = {
         "REDIS_URL": redis_url,
         "ONION_PROXY": proxy_url,
@@ -265,8 +267,11 @@ def worker_command(number: int, workdir: Path, proxy_url: str, redis_url: str, d
     command = [sys.executable, "-m", "scrapy.cmdline", "crawl", "mirror", "-a", f"start_urls={START_URL}"]
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ONION_PROXY", "SCRAPY_PROJECT", "SCRAPY_SETTINGS_MODULE", "REDIS_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ONION_PROXY", "SCRAPY_PROJECT", "SCRAPY_SETTINGS_MODULE", "REDIS_URL")
+    }
     env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return command, env
@@ -326,8 +331,16 @@ def stored(path: Path) -> tuple[int, set[str]]:
     return len(urls), set(urls)
 
 
-def run_once(count: int, site: SampleSite, server: TimedMirrorServer, proxy: RecordingSocks5Server,
-             client: redis.Redis, redis_url: str, depth_limit: int, workdir: Path) -> Result:
+def run_once(
+    count: int,
+    site: SampleSite,
+    server: TimedMirrorServer,
+    proxy: RecordingSocks5Server,
+    client: redis.Redis,
+    redis_url: str,
+    depth_limit: int,
+    workdir: Path,
+) -> Result:
     rundir = Path(tempfile.mkdtemp(prefix=f"run-{count}w-", dir=workdir))
     client.flushall()
     server.reset()
@@ -378,13 +391,20 @@ def run_once(count: int, site: SampleSite, server: TimedMirrorServer, proxy: Rec
         text = (rundir / f"worker{number}.log").read_text(errors="replace")
         stats = parse_stats(text)
         n200, urls = stored(rundir / f"worker{number}.sqlite3")
-        workers.append(Worker(
-            number=number, returncode=process.returncode, exit_after=exit_after[number], stored_200=n200,
-            stored_articles=urls & site.article_urls(),
-            elapsed=float(stats.get("elapsed_time_seconds", float("nan"))),
-            start_time=stats.get("start_time"), finish_time=stats.get("finish_time"),
-            finish_reason=str(stats.get("finish_reason", "")), notes=log_notes(text),
-        ))
+        workers.append(
+            Worker(
+                number=number,
+                returncode=process.returncode,
+                exit_after=exit_after[number],
+                stored_200=n200,
+                stored_articles=urls & site.article_urls(),
+                elapsed=float(stats.get("elapsed_time_seconds", float("nan"))),
+                start_time=stats.get("start_time"),
+                finish_time=stats.get("finish_time"),
+                finish_reason=str(stats.get("finish_reason", "")),
+                notes=log_notes(text),
+            )
+        )
     starts = [w.start_time for w in workers if w.start_time]
     finishes = [w.finish_time for w in workers if w.finish_time]
     if count == 1:
@@ -395,17 +415,24 @@ def run_once(count: int, site: SampleSite, server: TimedMirrorServer, proxy: Rec
         scrapy_span = float("nan")
     busy_total = ticks1[1] - ticks0[1]
     return Result(
-        workers=count, wall=wall, scrapy_span=scrapy_span,
+        workers=count,
+        wall=wall,
+        scrapy_span=scrapy_span,
         fetch_window=(max(answer_times) - min(answer_times)) if answer_times else float("nan"),
-        first_answer=min(answer_times, default=float("nan")), last_answer=max(answer_times, default=float("nan")),
-        article_requests=len(fetched), article_5xx=article_5xx, unique_articles=len(set(fetched)),
-        server_requests=len(paths), all_reached=reachable <= set(fetched),
+        first_answer=min(answer_times, default=float("nan")),
+        last_answer=max(answer_times, default=float("nan")),
+        article_requests=len(fetched),
+        article_5xx=article_5xx,
+        unique_articles=len(set(fetched)),
+        server_requests=len(paths),
+        all_reached=reachable <= set(fetched),
         worker_cpu=(times1.children_user + times1.children_system) - (times0.children_user + times0.children_system),
         bench_cpu=(times1.user + times1.system) - (times0.user + times0.system),
         busy_share=(ticks1[0] - ticks0[0]) / busy_total if busy_total else float("nan"),
         peak_busy=max(sampler.busy_shares, default=float("nan")),
         peak_load=max(sampler.loads, default=float("nan")),
-        peak_queue=max(sampler.queue_lengths, default=0), member_sizes=sampler.member_sizes,
+        peak_queue=max(sampler.queue_lengths, default=0),
+        member_sizes=sampler.member_sizes,
         sample_member=sampler.sample_member,
         per_worker=workers,
         dupefilter_bytes=int(client.memory_usage("mirror:dupefilter", samples=0) or 0),
@@ -447,21 +474,24 @@ def measure_memory(client: redis.Redis, n: int) -> dict[str, Any]:
         with_referer.append(JsonRequestSerializer.dumps(request.to_dict(spider=spider)))
     fingerprints = [hashlib.sha1(f"GET\0{a.canonical_url}\0".encode()).hexdigest() for a in site.articles]
     client.flushall()
-    out: dict[str, Any] = {"n": len(members), "member_len": statistics.mean(len(m) for m in members),
-                           "referer_member_len": statistics.mean(len(m) for m in with_referer),
-                           "sample_member": members[0]}
+    out: dict[str, Any] = {
+        "n": len(members),
+        "member_len": statistics.mean(len(m) for m in members),
+        "referer_member_len": statistics.mean(len(m) for m in with_referer),
+        "sample_member": members[0],
+    }
     before = used_memory(client)
     pipe = client.pipeline(transaction=False)
     for start in range(0, len(members), 1000):
-        pipe.zadd("bench:requests", {m: 0 for m in members[start:start + 1000]})
+        pipe.zadd("bench:requests", {m: 0 for m in members[start : start + 1000]})
     pipe.execute()
     middle = used_memory(client)
     for start in range(0, len(fingerprints), 1000):
-        pipe.sadd("bench:dupefilter", *fingerprints[start:start + 1000])
+        pipe.sadd("bench:dupefilter", *fingerprints[start : start + 1000])
     pipe.execute()
     after = used_memory(client)
     for start in range(0, len(with_referer), 1000):
-        pipe.zadd("bench:requests-referer", {m: 0 for m in with_referer[start:start + 1000]})
+        pipe.zadd("bench:requests-referer", {m: 0 for m in with_referer[start : start + 1000]})
     pipe.execute()
     out["referer_delta"] = used_memory(client) - after
     out["referer_usage"] = int(client.memory_usage("bench:requests-referer", samples=0))
@@ -487,41 +517,52 @@ def verdict(ok: bool) -> str:
 
 
 def print_tables(by_count: dict[int, list[Result]], reachable: int, delay: float) -> None:
-    header = (f"{'workers':>7} {'wall s':>7} {'scrapy s':>8} {'fetch s':>7} {'1st ans':>7} {'tail s':>6} "
-              f"{'art reqs':>8} {'unique':>6} {'req/uniq':>8} {'-5xx':>6} {'pages/s':>7} {'server reqs':>11} "
-              f"{'all reached':>13} {'exits':>7}")
+    header = (
+        f"{'workers':>7} {'wall s':>7} {'scrapy s':>8} {'fetch s':>7} {'1st ans':>7} {'tail s':>6} "
+        f"{'art reqs':>8} {'unique':>6} {'req/uniq':>8} {'-5xx':>6} {'pages/s':>7} {'server reqs':>11} "
+        f"{'all reached':>13} {'exits':>7}"
+    )
     print(header)
     print("-" * len(header))
     for count, runs in by_count.items():
         exits = ",".join(sorted({str(w.returncode) for r in runs for w in r.per_worker}))
         ok = "yes" if all(r.all_reached for r in runs) else "NO"
         reached = f"{ok} ({med(runs, 'unique_articles'):.0f}/{reachable})"
-        print(f"{count:>7} {med(runs, 'wall'):>7.2f} {med(runs, 'scrapy_span'):>8.2f} "
-              f"{med(runs, 'fetch_window'):>7.2f} {med(runs, 'first_answer'):>7.2f} {med(runs, 'tail'):>6.2f} "
-              f"{med(runs, 'article_requests'):>8.0f} "
-              f"{med(runs, 'unique_articles'):>6.0f} {med(runs, 'per_article'):>8.4f} "
-              f"{med(runs, 'per_article_no_5xx'):>6.3f} {med(runs, 'pages_per_second'):>7.2f} "
-              f"{med(runs, 'server_requests'):>11.0f} {reached:>13} {exits:>7}")
-    print(f"(scrapy s: earliest start_time to latest finish_time of the workers' stats, i.e. without process start-up;"
-          f" fetch s: the mirror's first to last answer; 1st ans: seconds from the first worker's start to the"
-          f" mirror's first answer; tail s: the mirror's last answer to the last worker's exit; -5xx: req/uniq without"
-          f" the requests answered 5xx; ideal fetch-bound rate {PER_WORKER_CONCURRENCY / delay:.1f} requests/s"
-          f" per worker)")
+        print(
+            f"{count:>7} {med(runs, 'wall'):>7.2f} {med(runs, 'scrapy_span'):>8.2f} "
+            f"{med(runs, 'fetch_window'):>7.2f} {med(runs, 'first_answer'):>7.2f} {med(runs, 'tail'):>6.2f} "
+            f"{med(runs, 'article_requests'):>8.0f} "
+            f"{med(runs, 'unique_articles'):>6.0f} {med(runs, 'per_article'):>8.4f} "
+            f"{med(runs, 'per_article_no_5xx'):>6.3f} {med(runs, 'pages_per_second'):>7.2f} "
+            f"{med(runs, 'server_requests'):>11.0f} {reached:>13} {exits:>7}"
+        )
+    print(
+        f"(scrapy s: earliest start_time to latest finish_time of the workers' stats, i.e. without process start-up;"
+        f" fetch s: the mirror's first to last answer; 1st ans: seconds from the first worker's start to the"
+        f" mirror's first answer; tail s: the mirror's last answer to the last worker's exit; -5xx: req/uniq without"
+        f" the requests answered 5xx; ideal fetch-bound rate {PER_WORKER_CONCURRENCY / delay:.1f} requests/s"
+        f" per worker)"
+    )
     print()
-    header = (f"{'workers':>7} {'stored per worker (status 200), each run':<44} {'stored twice':>12} "
-              f"{'worker CPU s':>12} {'cores used':>10} {'machine busy':>12} {'peak busy':>9} {'peak load1':>10} "
-              f"{'peak queue':>10}")
+    header = (
+        f"{'workers':>7} {'stored per worker (status 200), each run':<44} {'stored twice':>12} "
+        f"{'worker CPU s':>12} {'cores used':>10} {'machine busy':>12} {'peak busy':>9} {'peak load1':>10} "
+        f"{'peak queue':>10}"
+    )
     print(header)
     print("-" * len(header))
     for count, runs in by_count.items():
         shares = "; ".join(
             "/".join(f"{s}" for s in r.shares)
             + (f" ({', '.join(f'{s / sum(r.shares):.0%}' for s in r.shares)})" if count > 1 and sum(r.shares) else "")
-            for r in runs)
-        print(f"{count:>7} {shares:<44} {max(r.overlap for r in runs):>12} {med(runs, 'worker_cpu'):>12.1f} "
-              f"{statistics.median(r.worker_cpu / r.wall for r in runs):>10.2f} {med(runs, 'busy_share'):>12.0%} "
-              f"{med(runs, 'peak_busy'):>9.0%} {max(r.peak_load for r in runs):>10.2f} "
-              f"{max(r.peak_queue for r in runs):>10}")
+            for r in runs
+        )
+        print(
+            f"{count:>7} {shares:<44} {max(r.overlap for r in runs):>12} {med(runs, 'worker_cpu'):>12.1f} "
+            f"{statistics.median(r.worker_cpu / r.wall for r in runs):>10.2f} {med(runs, 'busy_share'):>12.0%} "
+            f"{med(runs, 'peak_busy'):>9.0%} {max(r.peak_load for r in runs):>10.2f} "
+            f"{max(r.peak_queue for r in runs):>10}"
+        )
 
 
 def print_ratios(by_count: dict[int, list[Result]], cores: int) -> None:
@@ -539,24 +580,51 @@ def print_ratios(by_count: dict[int, list[Result]], cores: int) -> None:
         rows += [
             (f"{count} workers / 1 worker, pages/s (wall)", f"{pages:.2f}x", goal, verdict(pages >= target)),
             (f"{count} workers / 1 worker, wall time speedup", f"{wall:.2f}x", goal, verdict(wall >= target)),
-            (f"{count} workers / 1 worker, Scrapy-elapsed speedup", f"{scrapy_speedup:.2f}x", goal,
-             verdict(scrapy_speedup >= target)),
+            (
+                f"{count} workers / 1 worker, Scrapy-elapsed speedup",
+                f"{scrapy_speedup:.2f}x",
+                goal,
+                verdict(scrapy_speedup >= target),
+            ),
             (f"{count} workers / 1 worker, fetch-window speedup", f"{fetch:.2f}x", "", "(no start-up, no close)"),
         ]
     for count, runs in by_count.items():
         value = med(runs, "per_article_no_5xx")
-        rows.append((f"article requests / unique, {count} worker(s), without 5xx", f"{value:.3f}", "1.00",
-                     verdict(all(r.per_article_no_5xx == 1.0 for r in runs))))
+        rows.append(
+            (
+                f"article requests / unique, {count} worker(s), without 5xx",
+                f"{value:.3f}",
+                "1.00",
+                verdict(all(r.per_article_no_5xx == 1.0 for r in runs)),
+            )
+        )
         rows.append((f"article requests / unique, {count} worker(s), raw", f"{med(runs, 'per_article'):.4f}", "", ""))
     every = [r for runs in by_count.values() for r in runs]
-    rows.append(("every worker exited 0", "yes" if all(r.exits_ok for r in every) else "NO", "yes",
-                 verdict(all(r.exits_ok for r in every))))
-    rows.append(("every reachable article fetched", "yes" if all(r.all_reached for r in every) else "NO", "yes",
-                 verdict(all(r.all_reached for r in every))))
+    rows.append(
+        (
+            "every worker exited 0",
+            "yes" if all(r.exits_ok for r in every) else "NO",
+            "yes",
+            verdict(all(r.exits_ok for r in every)),
+        )
+    )
+    rows.append(
+        (
+            "every reachable article fetched",
+            "yes" if all(r.all_reached for r in every) else "NO",
+            "yes",
+            verdict(all(r.all_reached for r in every)),
+        )
+    )
     shared = [r for r in every if r.workers > 1]
-    rows.append(("every worker stored a share, none twice",
-                 "yes" if all(min(r.shares) > 0 and r.overlap == 0 for r in shared) else "NO", "yes",
-                 verdict(all(min(r.shares) > 0 and r.overlap == 0 for r in shared))))
+    rows.append(
+        (
+            "every worker stored a share, none twice",
+            "yes" if all(min(r.shares) > 0 and r.overlap == 0 for r in shared) else "NO",
+            "yes",
+            verdict(all(min(r.shares) > 0 and r.overlap == 0 for r in shared)),
+        )
+    )
     print(f"{'ratio / check':<54} {'value':>8}  {'target':<8} result")
     print("-" * 90)
     for label, value, target, result in rows:
@@ -566,33 +634,45 @@ def print_ratios(by_count: dict[int, list[Result]], cores: int) -> None:
         busy = med(four, "busy_share")
         cores_used = statistics.median((r.worker_cpu + r.bench_cpu) / r.wall for r in four)
         bound = busy >= CPU_BOUND_SHARE
-        print(f"\nCPU: {cores} cores. With {max(by_count)} workers the machine was {busy:.0%} busy over the run "
-              f"(workers + this process's mirror/proxy threads used {cores_used:.2f} cores on average; peak 0.25 s "
-              f"sample {med(four, 'peak_busy'):.0%}): "
-              + ("CPU-bound." if bound else "not CPU-bound over the run (start-up bursts aside)."))
+        print(
+            f"\nCPU: {cores} cores. With {max(by_count)} workers the machine was {busy:.0%} busy over the run "
+            f"(workers + this process's mirror/proxy threads used {cores_used:.2f} cores on average; peak 0.25 s "
+            f"sample {med(four, 'peak_busy'):.0%}): "
+            + ("CPU-bound." if bound else "not CPU-bound over the run (start-up bursts aside).")
+        )
 
 
 def print_memory(memory: dict[str, Any], real: list[Result]) -> None:
     n = memory["n"]
     print(f"Redis memory, {n:,} entries each (MEMORY USAGE key SAMPLES 0; INFO used_memory delta as a cross-check):")
-    print(f"  queued request (ZSET {memory['zset_encoding']}, JSON member {memory['member_len']:.0f} chars on "
-          f"average): {memory['zset_usage'] / n:.0f} bytes each (used_memory delta {memory['zset_delta'] / n:.0f}); "
-          f"1M queued requests ~ {memory['zset_usage'] / n * 1e6 / 2**20:.0f} MiB")
-    print(f"  queued request with its Referer header, as the crawl queues them (JSON member "
-          f"{memory['referer_member_len']:.0f} chars on average): {memory['referer_usage'] / n:.0f} bytes each "
-          f"(used_memory delta {memory['referer_delta'] / n:.0f}); "
-          f"1M queued requests ~ {memory['referer_usage'] / n * 1e6 / 2**20:.0f} MiB")
-    print(f"  seen fingerprint (SET {memory['set_encoding']}, 40-hex SHA-1): {memory['set_usage'] / n:.0f} bytes "
-          f"each (used_memory delta {memory['set_delta'] / n:.0f}); "
-          f"1M seen ~ {memory['set_usage'] / n * 1e6 / 2**20:.0f} MiB")
+    print(
+        f"  queued request (ZSET {memory['zset_encoding']}, JSON member {memory['member_len']:.0f} chars on "
+        f"average): {memory['zset_usage'] / n:.0f} bytes each (used_memory delta {memory['zset_delta'] / n:.0f}); "
+        f"1M queued requests ~ {memory['zset_usage'] / n * 1e6 / 2**20:.0f} MiB"
+    )
+    print(
+        f"  queued request with its Referer header, as the crawl queues them (JSON member "
+        f"{memory['referer_member_len']:.0f} chars on average): {memory['referer_usage'] / n:.0f} bytes each "
+        f"(used_memory delta {memory['referer_delta'] / n:.0f}); "
+        f"1M queued requests ~ {memory['referer_usage'] / n * 1e6 / 2**20:.0f} MiB"
+    )
+    print(
+        f"  seen fingerprint (SET {memory['set_encoding']}, 40-hex SHA-1): {memory['set_usage'] / n:.0f} bytes "
+        f"each (used_memory delta {memory['set_delta'] / n:.0f}); "
+        f"1M seen ~ {memory['set_usage'] / n * 1e6 / 2**20:.0f} MiB"
+    )
     sizes = [s for r in real for s in r.member_sizes]
     if sizes:
-        print(f"  cross-check: members sampled from the real queue during the crawls: {statistics.mean(sizes):.0f} "
-              f"chars on average ({len(sizes)} samples)")
+        print(
+            f"  cross-check: members sampled from the real queue during the crawls: {statistics.mean(sizes):.0f} "
+            f"chars on average ({len(sizes)} samples)"
+        )
     last = real[-1] if real else None
     if last and last.dupefilter_members:
-        print(f"  cross-check: the real mirror:dupefilter after a {last.workers}-worker run: {last.dupefilter_members} "
-              f"fingerprints, {last.dupefilter_bytes / last.dupefilter_members:.0f} bytes each")
+        print(
+            f"  cross-check: the real mirror:dupefilter after a {last.workers}-worker run: {last.dupefilter_members} "
+            f"fingerprints, {last.dupefilter_bytes / last.dupefilter_members:.0f} bytes each"
+        )
     print(f"  synthetic member: {memory['sample_member']}")
     sample = next((r.sample_member for r in real if r.sample_member), "")
     if sample:
@@ -604,8 +684,10 @@ def print_notes(by_count: dict[int, list[Result]]) -> None:
     for count, runs in by_count.items():
         for number, run in enumerate(runs, 1):
             for worker in run.per_worker:
-                exit_note = (f"exit {worker.returncode} at {worker.exit_after:.2f} s, finish_reason "
-                             f"{worker.finish_reason or '?'}, Scrapy elapsed {worker.elapsed:.2f} s")
+                exit_note = (
+                    f"exit {worker.returncode} at {worker.exit_after:.2f} s, finish_reason "
+                    f"{worker.finish_reason or '?'}, Scrapy elapsed {worker.elapsed:.2f} s"
+                )
                 print(f"  {count}w run {number} worker {worker.number}: {exit_note}")
                 for note in worker.notes[:8]:
                     print(f"      {note}")
@@ -655,10 +737,13 @@ def main() -> None:
                 for count in WORKER_COUNTS:
                     result = run_once(count, site, server, proxy, client, redis_url, depth_limit, workdir)
                     by_count[count].append(result)
-                    print(f"  round {round_no}, {count} worker(s): wall {result.wall:6.2f} s, Scrapy "
-                          f"{result.scrapy_span:6.2f} s, {result.article_requests} article requests, "
-                          f"{result.unique_articles} unique, stored {'/'.join(map(str, result.shares))}, "
-                          f"exits {[w.returncode for w in result.per_worker]}", flush=True)
+                    print(
+                        f"  round {round_no}, {count} worker(s): wall {result.wall:6.2f} s, Scrapy "
+                        f"{result.scrapy_span:6.2f} s, {result.article_requests} article requests, "
+                        f"{result.unique_articles} unique, stored {'/'.join(map(str, result.shares))}, "
+                        f"exits {[w.returncode for w in result.per_worker]}",
+                        flush=True,
+                    )
         memory = measure_memory(client, MEMORY_N)
     finally:
         local_redis.stop()

@@ -58,8 +58,12 @@ from tests.crawling import article_fetches, crawl_command, run_crawl  # noqa: E4
 
 ARTICLES = 120
 AFTER = 30
-DEFAULTS = {"CONCURRENT_REQUESTS": "8", "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "DEPTH_LIMIT": "200",
-            "LOG_LEVEL": "WARNING"}
+DEFAULTS = {
+    "CONCURRENT_REQUESTS": "8",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "DEPTH_LIMIT": "200",
+    "LOG_LEVEL": "WARNING",
+}
 WITHOUT_WATCH = {"MIRROR_OUTAGE_ENABLED": "0"}
 
 
@@ -68,8 +72,11 @@ def outage_run(contestant: str, seconds: float, proxy_kind: str) -> dict[str, fl
     outage = Outage(after_articles=AFTER, seconds=seconds, start_delay=0.05)
     proxy_cls = RecordingSocks5Server if proxy_kind == "socks" else RecordingHttpProxy
     settings = {**DEFAULTS, **(WITHOUT_WATCH if contestant == "scrapy-retry" else {})}
-    with tempfile.TemporaryDirectory() as folder, MirrorServer(site, delay=0.05, outage=outage) as server, \
-            proxy_cls(server.address, outage=outage) as proxy:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        MirrorServer(site, delay=0.05, outage=outage) as server,
+        proxy_cls(server.address, outage=outage) as proxy,
+    ):
         started = time.monotonic()
         result = run_crawl(Path(folder), proxy.url, settings=settings, timeout=seconds + 1200)
         wall = time.monotonic() - started
@@ -91,15 +98,17 @@ def outage_run(contestant: str, seconds: float, proxy_kind: str) -> dict[str, fl
 def kill_run(kill_after: int, code: Path | None = None, delay: float = 0.05) -> dict[str, float]:
     """``code``: a checkout of another revision to run instead of this one (its crawler/ on PYTHONPATH)."""
     site = build_site(ARTICLES)
-    with tempfile.TemporaryDirectory() as folder, MirrorServer(site, delay=delay) as server, \
-            RecordingSocks5Server(server.address) as proxy:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        MirrorServer(site, delay=delay) as server,
+        RecordingSocks5Server(server.address) as proxy,
+    ):
         workdir = Path(folder)
         settings = {**DEFAULTS, "JOBDIR": str(workdir / "job")}
         command, env = crawl_command(workdir, proxy.url, settings=settings, output="part1.jsonl")
         if code is not None:
             env["PYTHONPATH"] = os.pathsep.join([str(code), env["PYTHONPATH"]])
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while sum(article_fetches(server, site).values()) < kill_after and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -117,15 +126,28 @@ def kill_run(kill_after: int, code: Path | None = None, delay: float = 0.05) -> 
         again.discard(site.flaky_path)
         with sqlite3.connect(workdir / "crawl.sqlite3") as db:
             stored = {url for (url,) in db.execute("SELECT url FROM pages WHERE status = 200")}
-    return {"fetched_before_kill": sum(before.values()), "committed": committed, "at_the_mirror": at_the_mirror,
-            "fetched_again": len(again), "complete": float(site.article_urls() <= stored)}
+    return {
+        "fetched_before_kill": sum(before.values()),
+        "committed": committed,
+        "at_the_mirror": at_the_mirror,
+        "fetched_again": len(again),
+        "complete": float(site.article_urls() <= stored),
+    }
 
 
 def page(i: int) -> dict[str, object]:
-    return {"url": f"https://www.nytimes.com/2016/12/05/world/a{i}.html", "fetched_url": f"http://x.onion/a{i}.html",
-            "mirror": "x.onion", "status": 200, "fetched_at": "2026-12-01T00:00:00+00:00", "text": "t" * 5000,
-            "html": "<p>" + "h" * 65000, "links": [{"url": f"https://www.nytimes.com/2016/a{i + j}.html",
-                                                    "kind": "article", "text": "x"} for j in range(60)]}
+    return {
+        "url": f"https://www.nytimes.com/2016/12/05/world/a{i}.html",
+        "fetched_url": f"http://x.onion/a{i}.html",
+        "mirror": "x.onion",
+        "status": 200,
+        "fetched_at": "2026-12-01T00:00:00+00:00",
+        "text": "t" * 5000,
+        "html": "<p>" + "h" * 65000,
+        "links": [
+            {"url": f"https://www.nytimes.com/2016/a{i + j}.html", "kind": "article", "text": "x"} for j in range(60)
+        ],
+    }
 
 
 def write_batched(path: Path, pages: list[dict[str, object]]) -> float:
@@ -169,15 +191,27 @@ def redis_restart_run() -> dict[str, float]:
     from crawler.samplemirror.localredis import LocalRedis
 
     site = build_site(90)
-    settings = {"CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "DEPTH_LIMIT": "100",
-                "LOG_LEVEL": "INFO"}
-    with tempfile.TemporaryDirectory() as folder, LocalRedis("bench-pw", appendonly=True) as redis_server, \
-            MirrorServer(site, delay=0.05) as server, RecordingSocks5Server(server.address) as proxy:
+    settings = {
+        "CONCURRENT_REQUESTS": "2",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "2",
+        "DEPTH_LIMIT": "100",
+        "LOG_LEVEL": "INFO",
+    }
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        LocalRedis("bench-pw", appendonly=True) as redis_server,
+        MirrorServer(site, delay=0.05) as server,
+        RecordingSocks5Server(server.address) as proxy,
+    ):
         workdir = Path(folder)
         workers = []
         for number in (1, 2):
-            command, env = crawl_command(workdir, proxy.url, output=f"items{number}.jsonl", settings={
-                **settings, "REDIS_URL": redis_server.url, "STORE_PATH": f"worker{number}.sqlite3"})
+            command, env = crawl_command(
+                workdir,
+                proxy.url,
+                output=f"items{number}.jsonl",
+                settings={**settings, "REDIS_URL": redis_server.url, "STORE_PATH": f"worker{number}.sqlite3"},
+            )
             log = (workdir / f"worker{number}.log").open("w")
             workers.append(subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log))
         while sum(article_fetches(server, site).values()) < 30:
@@ -199,44 +233,62 @@ def redis_restart_run() -> dict[str, float]:
     before = [t for t in answers if t < killed]
     after = [t for t in answers if t > back]
     twice = sum(1 for path, n in fetches.items() if n > 1 and path != site.flaky_path)
-    return {"rate_before": len(before) / (before[-1] - before[0]), "rate_after": len(after) / (after[-1] - after[0]),
-            "first_after": after[0] - back, "twice": twice,
-            "missing": len(site.article_urls() - stored), "warnings": max(warnings),
-            "exits": sum(worker.returncode for worker in workers)}
+    return {
+        "rate_before": len(before) / (before[-1] - before[0]),
+        "rate_after": len(after) / (after[-1] - after[0]),
+        "first_after": after[0] - back,
+        "twice": twice,
+        "missing": len(site.article_urls() - stored),
+        "warnings": max(warnings),
+        "exits": sum(worker.returncode for worker in workers),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sections", default="1234", help="which sections to run, e.g. 2 or 34 (default 1234)")
-    parser.add_argument("--before", type=Path, help="a checkout of an earlier revision to compare kill -9 with "
-                        "(git worktree add /tmp/before REV)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier revision to compare kill -9 with (git worktree add /tmp/before REV)",
+    )
     args = parser.parse_args()
     print(f"# bench_faults on {platform.node()} ({os.cpu_count()} cores), Python {platform.python_version()}")
 
     print(f"\n## 1. Outages ({ARTICLES} articles, unreachable after {AFTER}; project defaults)")
-    print("| outage | proxy | contestant | stored | lost | wall s | first answer after return s | full speed after s "
-          "| exit |")
+    print(
+        "| outage | proxy | contestant | stored | lost | wall s | first answer after return s | full speed after s "
+        "| exit |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     cases = [(20, "socks"), (20, "http")] + ([] if args.quick else [(300, "socks")])
     for seconds, proxy_kind in cases if "1" in args.sections else ():
         for contestant in ("project", "scrapy-retry"):
             f = outage_run(contestant, seconds, proxy_kind)
             first, full = f.get("first_answer_after_return", math.nan), f.get("full_speed_after_return", math.nan)
-            print(f"| {seconds} s | {proxy_kind} | {contestant} | {f['stored']} | {f['lost']} | {f['wall']:.1f} | "
-                  f"{first:.1f} | {full:.1f} | {f['exit']} |", flush=True)
+            print(
+                f"| {seconds} s | {proxy_kind} | {contestant} | {f['stored']} | {f['lost']} | {f['wall']:.1f} | "
+                f"{first:.1f} | {full:.1f} | {f['exit']} |",
+                flush=True,
+            )
 
     print("\n## 2. kill -9 and resume (CONCURRENT_REQUESTS 8)")
-    print("| code | mirror latency | killed after | committed | being served at the kill | fetched again on resume "
-          "| complete |")
+    print(
+        "| code | mirror latency | killed after | committed | being served at the kill | fetched again on resume "
+        "| complete |"
+    )
     print("|---|---|---|---|---|---|---|")
     codes: list[tuple[str, Path | None]] = [("now", None)] + ([("before", args.before)] if args.before else [])
     kills = [(n, 0.05) for n in ((25, 60) if args.quick else (15, 30, 45, 60, 75, 90))] + [(40, 0.5), (80, 0.5)]
     for kill_after, delay in kills if "2" in args.sections else ():
         for label, code in codes:
             f = kill_run(kill_after, code, delay)
-            print(f"| {label} | {delay * 1000:.0f} ms | {f['fetched_before_kill']} requests | {f['committed']} | "
-                  f"{f['at_the_mirror']} | {f['fetched_again']} | {'yes' if f['complete'] else 'NO'} |", flush=True)
+            print(
+                f"| {label} | {delay * 1000:.0f} ms | {f['fetched_before_kill']} requests | {f['committed']} | "
+                f"{f['at_the_mirror']} | {f['fetched_again']} | {'yes' if f['complete'] else 'NO'} |",
+                flush=True,
+            )
 
     if "3" not in args.sections:
         return
@@ -244,6 +296,7 @@ def main() -> None:
     pages = [page(i) for i in range(count)]
     print(f"\n## 3. Store writes ({count} pages of 60 links and 65 kB HTML; best of 3)")
     with tempfile.TemporaryDirectory() as folder:
+
         def fresh(name: str, n: int) -> Path:
             return Path(folder) / f"{name}{n}.sqlite3"
 
@@ -260,9 +313,11 @@ def main() -> None:
         return
     print("\n## 4. redis-server killed under two workers, back after 5 s")
     f = redis_restart_run()
-    print(f"articles/s before the kill {f['rate_before']:.1f}, after Redis is back {f['rate_after']:.1f}; next article "
-          f"{f['first_after']:.2f} s after its return; fetched twice {f['twice']}, missing {f['missing']}, "
-          f"warnings per worker {f['warnings']}, exit statuses summed {f['exits']}")
+    print(
+        f"articles/s before the kill {f['rate_before']:.1f}, after Redis is back {f['rate_after']:.1f}; next article "
+        f"{f['first_after']:.2f} s after its return; fetched twice {f['twice']}, missing {f['missing']}, "
+        f"warnings per worker {f['warnings']}, exit statuses summed {f['exits']}"
+    )
 
 
 if __name__ == "__main__":

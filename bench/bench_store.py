@@ -37,10 +37,26 @@ from crawler.store import Store  # noqa: E402
 
 NYT = "https://www.nytimes.com"
 MIRROR = "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd.onion"
-SECTIONS = ["world/europe", "world/asia", "us/politics", "business", "technology", "arts/music", "sports/soccer",
-            "opinion", "science", "health", "style", "nyregion", "climate", "books/review"]
-_WORDS = ("election budget climate court market storm vaccine senate police music film team season city school "
-          "border trade energy war peace strike data privacy health art museum crisis report plan deal law")
+SECTIONS = [
+    "world/europe",
+    "world/asia",
+    "us/politics",
+    "business",
+    "technology",
+    "arts/music",
+    "sports/soccer",
+    "opinion",
+    "science",
+    "health",
+    "style",
+    "nyregion",
+    "climate",
+    "books/review",
+]
+_WORDS = (
+    "election budget climate court market storm vaccine senate police music film team season city school "
+    "border trade energy war peace strike data privacy health art museum crisis report plan deal law"
+)
 WORDS = _WORDS.split(" ")
 BATCH = 500
 JSON_SECONDS, JSON_MB = 30.0, 300.0
@@ -76,9 +92,14 @@ def synthesize(pages: int, rng: random.Random) -> Iterator[dict[str, Any]]:
                 kind, target = "article", urls[rng.randrange(len(urls))]
             links.append({"url": target, "kind": kind, "text": " ".join(rng.choices(WORDS, k=rng.randint(0, 6)))})
         yield {
-            "url": url, "fetched_url": url.replace(NYT, f"http://{MIRROR}"), "mirror": MIRROR, "status": 200,
-            "fetched_at": "2026-01-01T00:00:00+00:00", "depth": 0 if number < len(fronts) else 1 + number % 4,
-            "title": " ".join(rng.choices(WORDS, k=8)).capitalize(), "links": links,
+            "url": url,
+            "fetched_url": url.replace(NYT, f"http://{MIRROR}"),
+            "mirror": MIRROR,
+            "status": 200,
+            "fetched_at": "2026-01-01T00:00:00+00:00",
+            "depth": 0 if number < len(fronts) else 1 + number % 4,
+            "title": " ".join(rng.choices(WORDS, k=8)).capitalize(),
+            "links": links,
             "aliases": [url.replace(".html", "-amp.html")] if number % 100 == 0 else [],
         }
 
@@ -128,8 +149,9 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_m
 
 def run_child(script: str, store: Path, output: Path) -> tuple[float, float, int, int]:
     """Wall seconds and peak RSS (MB) of ``script`` in a fresh interpreter, and what it wrote."""
-    result = subprocess.run([sys.executable, "-c", script, str(store), str(output)], capture_output=True, text=True,
-                            cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(store), str(output)], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     if result.returncode:
         raise SystemExit(f"child failed:\n{result.stderr}")
     seconds, rss_kib, nodes, edges = result.stdout.split()
@@ -155,13 +177,19 @@ def main() -> None:
         store = folder / "bench.sqlite3"
         for stale in folder.glob("bench.sqlite3*"):
             stale.unlink()
-        print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {platform.machine()}; "
-              f"synthesizing {pages:,} pages ...", flush=True)
+        print(
+            f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {platform.machine()}; "
+            f"synthesizing {pages:,} pages ...",
+            flush=True,
+        )
         seconds, page_count, link_count = build_store(store, pages)
         size_mb = store.stat().st_size / 2**20
-        print(f"\nstore write: {page_count:,} pages, {link_count:,} links in {seconds:.1f} s "
-              f"({page_count / seconds:,.0f} pages/s, {link_count / seconds:,.0f} links/s), {size_mb:.0f} MB file, "
-              f"batches of {BATCH}\n", flush=True)
+        print(
+            f"\nstore write: {page_count:,} pages, {link_count:,} links in {seconds:.1f} s "
+            f"({page_count / seconds:,.0f} pages/s, {link_count / seconds:,.0f} links/s), {size_mb:.0f} MB file, "
+            f"batches of {BATCH}\n",
+            flush=True,
+        )
 
         floor = baseline_rss()
         rows = []
@@ -176,20 +204,28 @@ def main() -> None:
             print(f"  done: {label}", flush=True)
 
         naive_seconds, naive_rss = rows[-1][1], rows[-1][2]
-        print(f"\n{'export':32} {'time s':>8} {'peak RSS MB':>12} {'nodes':>10} {'edges':>10} {'file MB':>8} "
-              f"{'time vs naive':>14} {'RSS vs naive':>13}")
+        print(
+            f"\n{'export':32} {'time s':>8} {'peak RSS MB':>12} {'nodes':>10} {'edges':>10} {'file MB':>8} "
+            f"{'time vs naive':>14} {'RSS vs naive':>13}"
+        )
         for label, seconds, rss, nodes, edges, size in rows:
-            print(f"{label:32} {seconds:8.1f} {rss:12.0f} {nodes:10,} {edges:10,} {size:8.0f} "
-                  f"{seconds / naive_seconds:13.2f}x {rss / naive_rss:12.2f}x")
+            print(
+                f"{label:32} {seconds:8.1f} {rss:12.0f} {nodes:10,} {edges:10,} {size:8.0f} "
+                f"{seconds / naive_seconds:13.2f}x {rss / naive_rss:12.2f}x"
+            )
         print(f"(interpreter with crawler.graph imported, nothing exported: {floor:.0f} MB peak RSS)")
-        print("naive edges are link rows: one per anchor text, so duplicates of (source, target) collapse in the "
-              "DiGraph; export_graph merges anchor texts per (source, target) and resolves aliases.")
+        print(
+            "naive edges are link rows: one per anchor text, so duplicates of (source, target) collapse in the "
+            "DiGraph; export_graph merges anchor texts per (source, target) and resolves aliases."
+        )
 
         json_seconds, json_rss = rows[0][1], rows[0][2]
         scale = "1M-link" if not args.quick else "quick (100k-link)"
         verdict = json_seconds < JSON_SECONDS and json_rss < JSON_MB
-        print(f"\ntarget ({scale} JSON export < {JSON_SECONDS:.0f} s and < {JSON_MB:.0f} MB peak): "
-              f"{json_seconds:.1f} s, {json_rss:.0f} MB -> {'PASS' if verdict else 'FAIL'}")
+        print(
+            f"\ntarget ({scale} JSON export < {JSON_SECONDS:.0f} s and < {JSON_MB:.0f} MB peak): "
+            f"{json_seconds:.1f} s, {json_rss:.0f} MB -> {'PASS' if verdict else 'FAIL'}"
+        )
 
 
 if __name__ == "__main__":

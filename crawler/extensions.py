@@ -40,12 +40,16 @@ class ProxyCheck:
             self._fail(f"{exc}. Nothing was fetched.")
         problem = await check_proxy(address, self.timeout)
         if problem is not None:
-            self._fail(f"Cannot reach the proxy ONION_PROXY={address.display} ({problem}). "
-                       f"Nothing was fetched. {HOW_TO_FIX}")
+            self._fail(
+                f"Cannot reach the proxy ONION_PROXY={address.display} ({problem}). Nothing was fetched. {HOW_TO_FIX}"
+            )
         isolation = self.crawler.settings.get("ONION_PROXY_ISOLATION")
         own = address.username is None and address.scheme.startswith("socks") and isolation != "off"
-        logger.info("Every request goes through ONION_PROXY=%s%s", address.display,
-                    f", on circuits of this crawl's own (ONION_PROXY_ISOLATION={isolation})" if own else "")
+        logger.info(
+            "Every request goes through ONION_PROXY=%s%s",
+            address.display,
+            f", on circuits of this crawl's own (ONION_PROXY_ISOLATION={isolation})" if own else "",
+        )
 
     def _fail(self, message: str) -> None:
         logger.error(message)

@@ -211,16 +211,20 @@ class _Query:
         target = "COALESCE(a.url, l.target)"
         conditions = ["l.kind = 'article'"] if articles_only else []
         if not keep_dangling:
-            conditions += [f"EXISTS (SELECT 1 FROM pages p WHERE p.url = {url} AND p.status IS NOT NULL)"
-                           for url in ("l.source", target)]
+            conditions += [
+                f"EXISTS (SELECT 1 FROM pages p WHERE p.url = {url} AND p.status IS NOT NULL)"
+                for url in ("l.source", target)
+            ]
         # Resolved, filtered links: one row per link row of the store.
         self.links = (
             f"SELECT l.source AS source, {target} AS target, l.kind AS kind, l.text AS text FROM links l "
             "LEFT JOIN aliases a ON a.alias = l.target AND a.reason = 'canonical'"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
-        pages = "" if articles_only else " UNION SELECT url FROM pages" + (
-            "" if keep_dangling else " WHERE status IS NOT NULL"
+        pages = (
+            ""
+            if articles_only
+            else " UNION SELECT url FROM pages" + ("" if keep_dangling else " WHERE status IS NOT NULL")
         )
         self.node_urls = f"SELECT source FROM e UNION SELECT target FROM e{pages}"
         self.kind_filter = " AND l.kind = 'article'" if articles_only else ""
@@ -247,8 +251,14 @@ class _Query:
         )
         for url, title, status, depth, kind in rows:
             fetched = status is not None
-            yield {"id": url, "title": title, "status": status, "fetched": fetched,
-                   "depth": depth if fetched else None, "kind": kind}
+            yield {
+                "id": url,
+                "title": title,
+                "status": status,
+                "fetched": fetched,
+                "depth": depth if fetched else None,
+                "kind": kind,
+            }
 
     def _page_edges(self) -> Iterator[Edge]:
         rows = self.db.execute(f"{self.links} ORDER BY source, target, kind, text")
@@ -266,8 +276,15 @@ class _Query:
             """
         )
         for host, pages, depth in rows:
-            yield {"id": host, "title": None, "status": None, "fetched": pages > 0, "depth": depth,
-                   "kind": "host", "pages": pages}
+            yield {
+                "id": host,
+                "title": None,
+                "status": None,
+                "fetched": pages > 0,
+                "depth": depth,
+                "kind": "host",
+                "pages": pages,
+            }
 
     def _host_edges(self) -> Iterator[Edge]:
         rows = self.db.execute(
@@ -282,13 +299,20 @@ class _Query:
         for (source, target), group in groupby(rows, key=itemgetter(0, 1)):
             kinds = [(count, kind) for _, _, kind, count in group]
             kind = min(kinds, key=lambda pair: (-pair[0], kind_rank(pair[1])))[1]
-            yield {"source": source, "target": target, "kind": kind, "text": "",
-                   "weight": sum(count for count, _ in kinds)}
+            yield {
+                "source": source,
+                "target": target,
+                "kind": kind,
+                "text": "",
+                "weight": sum(count for count, _ in kinds),
+            }
 
 
 # kind_rank in SQL: the position of ``kind`` in KIND_PRIORITY.
-_SQL_RANK = "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KIND_PRIORITY)) + (
-    f" ELSE {len(KIND_PRIORITY)} END"
+_SQL_RANK = (
+    "CASE kind "
+    + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KIND_PRIORITY))
+    + (f" ELSE {len(KIND_PRIORITY)} END")
 )
 
 

@@ -18,7 +18,13 @@ from crawler.normalize import InvalidUrl
 from crawler.plan import MirrorPlan
 
 ARTICLE, NAVIGATION, FILE, IMAGE, EXTERNAL, ONION, REDIRECT = (
-    "article", "navigation", "file", "image", "external", "onion", "redirect",
+    "article",
+    "navigation",
+    "file",
+    "image",
+    "external",
+    "onion",
+    "redirect",
 )
 _FILE_SUFFIXES = tuple(f".{ext}" for ext in IGNORED_EXTENSIONS)
 

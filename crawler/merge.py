@@ -80,6 +80,7 @@ def page_order_key(table: str) -> str:
     >>> page_order_key("p")[:60]
     '(p.status IS NOT NULL, p.fetched_at, p.content_hash IS NOT N'
     """
+
     def nullable(column: str) -> str:
         return f"{table}.{column} IS NOT NULL, IFNULL({table}.{column}, 0)"
 

@@ -180,9 +180,7 @@ class Normalizer:
             _note(log, "fragment", f"dropped #{parts.fragment}", "canonical form")
         return _canonical_form(scheme, netloc, parts.path, pairs, log)
 
-    def _map_mirror(
-        self, host: str, port: int | None, log: list[Change] | None
-    ) -> tuple[str, int | None]:
+    def _map_mirror(self, host: str, port: int | None, log: list[Change] | None) -> tuple[str, int | None]:
         if not host.endswith(".onion"):
             return host, port
         sub, _, label = host[:-6].rpartition(".")
@@ -196,9 +194,7 @@ class Normalizer:
             _note(log, "port", f"dropped :{port}", "a mirror's port is not the site's")
         return mapped, None
 
-    def _strip_tracking(
-        self, query: str, site: Site | None, log: list[Change] | None
-    ) -> list[str]:
+    def _strip_tracking(self, query: str, site: Site | None, log: list[Change] | None) -> list[str]:
         """The query's ``name=value`` pieces that are kept, nested URLs mapped."""
         if not query:
             return []
@@ -224,9 +220,7 @@ class Normalizer:
             kept.append(piece)
         return kept
 
-    def _map_nested(
-        self, piece: str, name: str, eq: str, value: str, log: list[Change] | None
-    ) -> str:
+    def _map_nested(self, piece: str, name: str, eq: str, value: str, log: list[Change] | None) -> str:
         """Map a mirror URL nested in a parameter value (``redirect_uri=...``)."""
         nested = unquote_plus(value)
         if not _NESTED_URL_RE.match(nested):
@@ -260,9 +254,7 @@ def is_absolute_http(text: str) -> bool:
     return head.startswith("http:") or head.startswith("https:")
 
 
-def _host_and_port(
-    url: str, scheme: str, netloc: str, log: list[Change] | None
-) -> tuple[str, int | None]:
+def _host_and_port(url: str, scheme: str, netloc: str, log: list[Change] | None) -> tuple[str, int | None]:
     if "@" in netloc:
         userinfo, _, netloc = netloc.rpartition("@")
         _note(log, "userinfo", f"dropped {userinfo}@", "credentials are not identity")

@@ -46,10 +46,7 @@ def onion_version(address: str) -> int:
     if len(label) == _V2_LENGTH:
         return 2
     if len(label) != _V3_LENGTH:
-        raise InvalidOnionAddress(
-            f"an onion label has 16 (v2) or 56 (v3) characters, "
-            f"{address!r} has {len(label)}"
-        )
+        raise InvalidOnionAddress(f"an onion label has 16 (v2) or 56 (v3) characters, {address!r} has {len(label)}")
     raw = base64.b32decode(label.upper())
     pubkey, checksum, version = raw[:32], raw[32:34], raw[34]
     if version != _V3_VERSION:

@@ -164,8 +164,9 @@ class MirrorOutageMiddleware:
             return
         state.hold_until = until
         self.crawler.stats.inc_value("mirror/retry_after_honoured")
-        logger.info("Mirror %s answered %d with Retry-After: its requests wait %.0f s", state.origin,
-                    response.status, delay)
+        logger.info(
+            "Mirror %s answered %d with Retry-After: its requests wait %.0f s", state.origin, response.status, delay
+        )
 
     # -- waiting ----------------------------------------------------------------
 
@@ -197,19 +198,32 @@ class MirrorOutageMiddleware:
         return await asyncio.shield(state.probe)
 
     async def _probe(self, state: MirrorState) -> Unreachable | None:
+        """None if the mirror answers. A failure that is not Tor's or the proxy's word (a pooled
+        connection that died with a restarted proxy, say) is tried once more on a new connection."""
+        verdict = await self._probe_request(state)
+        if verdict is not None and verdict.socks_code is None and not verdict.from_proxy:
+            verdict = await self._probe_request(state)
+        return verdict
+
+    async def _probe_request(self, state: MirrorState) -> Unreachable | None:
         self.crawler.stats.inc_value("mirror/probes")
         request = Request(
-            f"{state.origin}/robots.txt", dont_filter=True, meta={
-                PROBE: True, "dont_retry": True, "dont_obey_robotstxt": True, "dont_redirect": True,
-                "handle_httpstatus_all": True, "download_timeout": self.probe_timeout,
+            f"{state.origin}/robots.txt",
+            dont_filter=True,
+            meta={
+                PROBE: True,
+                "dont_retry": True,
+                "dont_obey_robotstxt": True,
+                "dont_redirect": True,
+                "handle_httpstatus_all": True,
+                "download_timeout": self.probe_timeout,
             },
         )
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # noqa: BLE001 - any failure of the probe means "no answer"
             return unreachable_reason(exc) or Unreachable(f"{type(exc).__name__}: {exc}")
-        refusal = proxy_refusal(response)
-        return refusal
+        return proxy_refusal(response)
 
     def _mark_down(self, state: MirrorState, reason: Unreachable) -> None:
         state.down_since, state.down_since_wall, state.reason = time.monotonic(), datetime.now(UTC), reason
@@ -218,7 +232,11 @@ class MirrorOutageMiddleware:
         logger.warning(
             "Mirror %s is unreachable since %s: %s. Its requests wait (none is recorded as failed); "
             "probing it in %.0f s, then with backoff up to %.0f s; the crawl stops after MIRROR_PATIENCE=%.0f s.",
-            state.origin, _clock(state.down_since_wall), reason.reason, self.probe_delay, self.probe_max_delay,
+            state.origin,
+            _clock(state.down_since_wall),
+            reason.reason,
+            self.probe_delay,
+            self.probe_max_delay,
             self.patience,
         )
         state.watcher = asyncio.ensure_future(self._watch(state))
@@ -264,13 +282,20 @@ class MirrorOutageMiddleware:
         since = state.down_since_wall or datetime.now(UTC)
         waited = time.monotonic() - state.down_since if state.down_since is not None else 0.0
         why = "no wait can help" if reason.permanent else f"unreachable for {waited:.0f} s (MIRROR_PATIENCE)"
-        how = ("run the same command again (same JOBDIR) once it answers: it fetches only what is missing"
-               if job_dir(self.crawler.settings) else
-               "run the same command again with -s STORE_RESUME=1 once it answers: it fetches only what "
-               "the store lacks (next time, -s JOBDIR=DIR does that by itself)")
+        how = (
+            "run the same command again (same JOBDIR) once it answers: it fetches only what is missing"
+            if job_dir(self.crawler.settings)
+            else "run the same command again with -s STORE_RESUME=1 once it answers: it fetches only what "
+            "the store lacks (next time, -s JOBDIR=DIR does that by itself)"
+        )
         logger.error(
             "Stopping the crawl: mirror %s is %s, since %s: %s. Nothing that waited for it was recorded as "
-            "failed. To continue, %s.", state.origin, why, _clock(since), reason.reason, how,
+            "failed. To continue, %s.",
+            state.origin,
+            why,
+            _clock(since),
+            reason.reason,
+            how,
         )
         stats = self.crawler.stats
         stats.set_value("mirror/unreachable", f"{state.origin}: {reason.reason}")

@@ -105,8 +105,12 @@ class StorePipeline:
         if self.failed:
             return
         self.failed = True
-        logger.error("Cannot write to the store %s (%s): stopping the crawl; what was stored is kept. "
-                     "Free the disk or set STORE_PATH, then resume.", self.path, exc)
+        logger.error(
+            "Cannot write to the store %s (%s): stopping the crawl; what was stored is kept. "
+            "Free the disk or set STORE_PATH, then resume.",
+            self.path,
+            exc,
+        )
         self.crawler.stats.set_value("mirror/store_error", str(exc))
         asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_error"))
 

@@ -82,8 +82,7 @@ class Resume:
             resume.frontier = [(url, depth) for url, depth in resume.frontier if depth <= depth_limit]
         if jobdir:
             _drop_scrapy_request_state(Path(jobdir))
-        logger.info("Resuming from %s: %d pages done, %d still to fetch", path, len(resume.done),
-                    len(resume.frontier))
+        logger.info("Resuming from %s: %d pages done, %d still to fetch", path, len(resume.done), len(resume.frontier))
         crawler.stats.set_value("mirror/resumed_from_store", len(resume.done))
         return resume
 

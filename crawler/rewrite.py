@@ -38,8 +38,7 @@ _URL_RE = re.compile(rf"https?:{_URL_BODY}")
 _URL_ANY_CASE_RE = re.compile(rf"[hH][tT][tT][pP][sS]?:{_URL_BODY}")
 # One literal-led pattern per attribute is far faster than one alternation.
 _ATTR_RES = tuple(
-    re.compile(rf"""{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-    for name in ("href", "src", "action", "poster")
+    re.compile(rf"""{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""") for name in ("href", "src", "action", "poster")
 )
 _ATTR_BOUNDARY = frozenset(" \t\r\n\f\"'-/")
 _TRAILING_PUNCT = ".,;:!?*_"

@@ -172,11 +172,7 @@ def _load_rules_cached(directory: str) -> Rules:
     if not global_path.is_file():
         raise RuleError(global_path, GLOBAL_FILE, "missing: the global rules file is required")
     global_tracking = _parse_global(global_path, _read_toml(global_path))
-    sites = tuple(
-        _parse_site(p, _read_toml(p))
-        for p in sorted(folder.glob("*.toml"))
-        if p.name != GLOBAL_FILE
-    )
+    sites = tuple(_parse_site(p, _read_toml(p)) for p in sorted(folder.glob("*.toml")) if p.name != GLOBAL_FILE)
     return Rules(
         sites=sites,
         global_tracking=global_tracking,
@@ -215,9 +211,7 @@ def _index_domains(sites: Iterable[Site]) -> dict[str, Site]:
     for site in sites:
         for domain in site.domains:
             if domain in index:
-                raise RuleError(
-                    site.path, "site.domains", f"{domain} is already claimed by {index[domain].path}"
-                )
+                raise RuleError(site.path, "site.domains", f"{domain} is already claimed by {index[domain].path}")
             index[domain] = site
     return index
 
@@ -307,8 +301,7 @@ def _parse_site(path: Path, data: dict[str, Any]) -> Site:
         raise RuleError(path, "site.domains", "names no domain")
     domains = tuple(_registrable(path, "site.domains", d) for d in table["domains"])
     mirrors = tuple(
-        _parse_mirror(path, index, entry, path.stem, domains)
-        for index, entry in enumerate(data.get("mirrors", []))
+        _parse_mirror(path, index, entry, path.stem, domains) for index, entry in enumerate(data.get("mirrors", []))
     )
     articles = data["articles"]
     _check_table(path, "articles.", articles, _ARTICLE_KEYS, required=["patterns"])
@@ -324,9 +317,7 @@ def _parse_site(path: Path, data: dict[str, Any]) -> Site:
     )
 
 
-def _parse_mirror(
-    path: Path, index: int, entry: Any, site_key: str, domains: tuple[str, ...]
-) -> Mirror:
+def _parse_mirror(path: Path, index: int, entry: Any, site_key: str, domains: tuple[str, ...]) -> Mirror:
     prefix = f"mirrors[{index}]."
     if not isinstance(entry, dict):
         raise RuleError(path, f"mirrors[{index}]", "must be a table")

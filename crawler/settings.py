@@ -43,7 +43,7 @@ DOWNLOADER_MIDDLEWARES = {
     # before a failure counts as the page's.
     "crawler.outage.MirrorOutageMiddleware": 560,
     "crawler.middlewares.OnionProxyMiddleware": 740,
-    "crawler.shared.SharedConcurrencyMiddleware": 745,  # only with REDIS_URL
+    "crawler.shared.concurrency.SharedConcurrencyMiddleware": 745,  # only with REDIS_URL
 }
 EXTENSIONS = {
     "crawler.extensions.ProxyCheck": 0,
@@ -80,7 +80,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
 COOKIES_ENABLED = False
 
-# -- several machines, one crawl (crawler/shared.py) ---------------------------------
+# -- several machines, one crawl (crawler/shared/) ------------------------------------
 # Set REDIS_URL (redis://:PASSWORD@HOST:6379/0) and every worker running the same command
 # shares one frontier and one dupefilter; unset, the crawl runs on this machine alone.
 REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -90,7 +90,7 @@ SHARED_HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's claim
 SHARED_CLOSE_GRACE = 1.5  # seconds the shared queue must stay empty before workers close
 SHARED_REDIS_PATIENCE = 900.0  # seconds a worker waits for a Redis that stopped answering, then stops
 SHARED_KEY_PREFIX = "%(spider)s"  # Redis keys: PREFIX:requests, PREFIX:dupefilter, PREFIX:claims:WORKER...
-SHARED_DUPEFILTER_CLASS = "crawler.shared.SharedDupeFilter"
+SHARED_DUPEFILTER_CLASS = "crawler.shared.dupefilter.SharedDupeFilter"
 logmask.install()  # passwords in REDIS_URL / ONION_PROXY never reach a log line
 
 # -- storage ---------------------------------------------------------------------

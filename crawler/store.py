@@ -26,8 +26,23 @@ DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
 APPLICATION = "onion-news-crawler"
 
 PAGE_COLUMNS = (
-    "url", "fetched_url", "mirror", "status", "error", "fetched_at", "depth", "content_type", "title",
-    "authors", "published", "section", "language", "text", "html", "content_hash", "redirect_to",
+    "url",
+    "fetched_url",
+    "mirror",
+    "status",
+    "error",
+    "fetched_at",
+    "depth",
+    "content_type",
+    "title",
+    "authors",
+    "published",
+    "section",
+    "language",
+    "text",
+    "html",
+    "content_hash",
+    "redirect_to",
 )
 
 _SCHEMA = """
@@ -202,9 +217,12 @@ class Store:
             page = dict(zip(PAGE_COLUMNS, row, strict=True))
             page["authors"] = json.loads(page["authors"] or "[]")
             page["links"] = self._links_of(page["url"])
-            page["aliases"] = [a for (a,) in self.db.execute(
-                "SELECT alias FROM aliases WHERE url = ? AND reason = 'canonical' ORDER BY alias", (page["url"],)
-            )]
+            page["aliases"] = [
+                a
+                for (a,) in self.db.execute(
+                    "SELECT alias FROM aliases WHERE url = ? AND reason = 'canonical' ORDER BY alias", (page["url"],)
+                )
+            ]
             yield page
 
     def _links_of(self, url: str) -> list[dict[str, str]]:
@@ -226,8 +244,9 @@ class Store:
         fetch failed transiently, and link targets of ``kinds`` that no page answers for good
         (at their shallowest source's depth + 1)."""
         marks = ", ".join("?" * len(kinds))
-        return list(self.db.execute(
-            f"""
+        return list(
+            self.db.execute(
+                f"""
             SELECT url, MIN(depth) FROM (
                 SELECT l.target AS url, p.depth + 1 AS depth FROM links l JOIN pages p ON p.url = l.source
                 WHERE l.kind IN ({marks}) AND {_FINAL.format(t="p")}
@@ -238,8 +257,9 @@ class Store:
               AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = wanted.url)
             GROUP BY url ORDER BY url
             """,
-            kinds,
-        ))
+                kinds,
+            )
+        )
 
 
 class _Transaction:

@@ -87,6 +87,7 @@ class Unreachable:
 
     reason: str
     socks_code: int | None = None
+    from_proxy: bool = False  # the proxy said so (an HTTP proxy's error, or no connection to the proxy)
 
     @property
     def permanent(self) -> bool:
@@ -118,7 +119,12 @@ def unreachable_reason(exception: BaseException) -> Unreachable | None:
             return Unreachable(describe_socks_reply(code), code)
     if any(type(cause).__name__ == "ConnectError" and "http" in type(cause).__module__ for cause in _causes(exception)):
         # httpx could not open a connection to the proxy itself (Tor restarting, privoxy gone).
-        return Unreachable(f"the proxy does not accept connections ({_first_line(message)}): is Tor running?")
+        return Unreachable(
+            f"the proxy does not accept connections ({_first_line(message)}): is Tor running?", from_proxy=True
+        )
+    if any(type(cause).__name__ == "ProxyError" for cause in _causes(exception)):
+        # An HTTP proxy refused the CONNECT (privoxy: "503 Forwarding failure").
+        return Unreachable(f"the proxy says {_first_line(message)}", from_proxy=True)
     if isinstance(exception, OSError | TimeoutError) or _is_download_failure(exception):
         return Unreachable(_first_line(message) or type(exception).__name__)
     return None
@@ -132,12 +138,12 @@ def proxy_refusal(response: Response) -> Unreachable | None:
         return None
     proxy_status = response.headers.get(b"Proxy-Status", b"").decode("latin-1")
     if "error=" in proxy_status:
-        return Unreachable(f"the proxy says {response.status} ({proxy_status})")
+        return Unreachable(f"the proxy says {response.status} ({proxy_status})", from_proxy=True)
     squid = response.headers.get(b"X-Squid-Error")
     if squid:
-        return Unreachable(f"the proxy says {response.status} ({squid.decode('latin-1')})")
+        return Unreachable(f"the proxy says {response.status} ({squid.decode('latin-1')})", from_proxy=True)
     if _PRIVOXY_FAILURE.search(response.body[:4096]):
-        return Unreachable(f"the proxy says {response.status} Forwarding failure")
+        return Unreachable(f"the proxy says {response.status} Forwarding failure", from_proxy=True)
     return None
 
 
@@ -178,12 +184,19 @@ def _is_download_failure(exception: BaseException) -> bool:
     from scrapy import exceptions as scrapy_errors
     from twisted.internet import error as twisted_errors
 
-    return isinstance(exception, (
-        scrapy_errors.DownloadConnectionRefusedError, scrapy_errors.DownloadFailedError,
-        scrapy_errors.DownloadTimeoutError, scrapy_errors.ResponseDataLossError,
-        twisted_errors.ConnectError, twisted_errors.ConnectionLost, twisted_errors.ConnectionDone,
-        twisted_errors.TimeoutError,
-    ))
+    return isinstance(
+        exception,
+        (
+            scrapy_errors.DownloadConnectionRefusedError,
+            scrapy_errors.DownloadFailedError,
+            scrapy_errors.DownloadTimeoutError,
+            scrapy_errors.ResponseDataLossError,
+            twisted_errors.ConnectError,
+            twisted_errors.ConnectionLost,
+            twisted_errors.ConnectionDone,
+            twisted_errors.TimeoutError,
+        ),
+    )
 
 
 def _first_line(text: str) -> str:

@@ -39,12 +39,25 @@ class Crawl:
 
 
 def crawl_command(
-    workdir: Path, proxy_url: str, start: str = START_URL, settings: dict[str, str] | None = None,
-    output: str = "pages.jsonl", spider: str = "mirror",
+    workdir: Path,
+    proxy_url: str,
+    start: str = START_URL,
+    settings: dict[str, str] | None = None,
+    output: str = "pages.jsonl",
+    spider: str = "mirror",
 ) -> tuple[list[str], dict[str, str]]:
     merged = {**FAST, "ONION_PROXY": proxy_url, **(settings or {})}
-    command = [sys.executable, "-m", "scrapy.cmdline", "crawl", spider, "-a", f"start_urls={start}",
-               "-o", f"{output}:jsonl"]
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy.cmdline",
+        "crawl",
+        spider,
+        "-a",
+        f"start_urls={start}",
+        "-o",
+        f"{output}:jsonl",
+    ]
     for name, value in merged.items():
         command += ["-s", f"{name}={value}"]
     env = {k: v for k, v in os.environ.items() if k not in ("ONION_PROXY", "SCRAPY_PROJECT")}
@@ -58,8 +71,12 @@ def run_crawl(workdir: Path, proxy_url: str, timeout: float = 120, **kwargs) -> 
     workdir.mkdir(parents=True, exist_ok=True)
     command, env = crawl_command(workdir, proxy_url, **kwargs)
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
-    return Crawl(result.returncode, result.stderr, read_items(workdir / kwargs.get("output", "pages.jsonl")),
-                 read_dns_log(workdir))
+    return Crawl(
+        result.returncode,
+        result.stderr,
+        read_items(workdir / kwargs.get("output", "pages.jsonl")),
+        read_dns_log(workdir),
+    )
 
 
 def read_items(path: Path) -> list[dict]:
@@ -76,8 +93,14 @@ def read_dns_log(workdir: Path) -> list[str]:
 def run_scrapy(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Any other scrapy command (pages, graph, merge, summary), as a user runs it."""
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-    return subprocess.run([sys.executable, "-m", "scrapy.cmdline", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy.cmdline", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def article_fetches(server, site) -> Counter:

@@ -147,12 +147,17 @@ def test_bad_proxy_setting_is_refused(tmp_path):
 def test_kill_and_resume_with_jobdir(tmp_path, site):
     """Stop a slow crawl midway (SIGTERM), start it again with the same JOBDIR:
     it finishes the mirror and fetches no article twice."""
-    settings = {"JOBDIR": str(tmp_path / "job"), "DEPTH_LIMIT": "10", "CONCURRENT_REQUESTS": "2",
-                "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
+    settings = {
+        "JOBDIR": str(tmp_path / "job"),
+        "DEPTH_LIMIT": "10",
+        "CONCURRENT_REQUESTS": "2",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "2",
+    }
     with MirrorServer(site, delay=0.15) as server, RecordingSocks5Server(server.address) as proxy:
         command, env = crawl_command(tmp_path, proxy.url, settings=settings, output="part1.jsonl")
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 60
         while sum(article_fetches(server, site).values()) < 10 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -180,8 +185,7 @@ def test_the_dns_guard_itself_catches_a_local_lookup(tmp_path):
 
 def test_https_mirror_that_redirects_http_to_https(tmp_path, site):
     """Like the real NYT v3 mirror: TLS through the SOCKS proxy, plain http answered with a 301."""
-    with MirrorServer(site, tls=True, https_redirect=True) as server, \
-            RecordingSocks5Server.for_server(server) as proxy:
+    with MirrorServer(site, tls=True, https_redirect=True) as server, RecordingSocks5Server.for_server(server) as proxy:
         result = run_crawl(tmp_path, proxy.url, settings={"DEPTH_LIMIT": "10"})
         fetches = article_fetches(server, site)
         schemes = Counter(server.request_schemes)
@@ -206,7 +210,7 @@ def test_a_page_is_recorded_under_its_own_rel_canonical(tmp_path):
     pages = {
         "/": f'<html><head><title>Home</title></head><body><a href="{duplicate}">dup</a></body></html>',
         duplicate: f'<html><head><title>Story</title><link rel="canonical" href="https://www.nytimes.com{original}">'
-                   f'</head><body><p>Story.</p><a href="{original}?smid=tw">same story</a></body></html>',
+        f'</head><body><p>Story.</p><a href="{original}?smid=tw">same story</a></body></html>',
     }
     fetched = []
 
@@ -259,8 +263,9 @@ def test_the_users_own_socks_credentials_are_kept_and_site_isolation(tmp_path, s
     assert {request.username for request in socks_proxy.requests} == {"researcher"}
     assert "researcher" not in kept.stderr
     socks_proxy.reset()
-    per_site = run_crawl(tmp_path / "site", socks_proxy.url,
-                         settings={"DEPTH_LIMIT": "1", "ONION_PROXY_ISOLATION": "site"})
+    per_site = run_crawl(
+        tmp_path / "site", socks_proxy.url, settings={"DEPTH_LIMIT": "1", "ONION_PROXY_ISOLATION": "site"}
+    )
     assert per_site.returncode == 0, per_site.stderr[-2000:]
     [user] = {request.username for request in socks_proxy.requests}
     assert user.endswith("-nytimes")

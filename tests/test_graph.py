@@ -16,8 +16,12 @@ from crawler.graph import GraphStats, export_graph, host_of
 from crawler.store import Store
 
 NYT = "https://www.nytimes.com"
-HOME, WORLD, A, B, C = f"{NYT}/", f"{NYT}/section/world", f"{NYT}/2026/01/02/a.html", f"{NYT}/2026/01/03/b.html", (
-    f"{NYT}/2026/01/04/c.html"
+HOME, WORLD, A, B, C = (
+    f"{NYT}/",
+    f"{NYT}/section/world",
+    f"{NYT}/2026/01/02/a.html",
+    f"{NYT}/2026/01/03/b.html",
+    (f"{NYT}/2026/01/04/c.html"),
 )
 OLD = f"{NYT}/old-b.html"  # an alias of B (B declared its canonical URL)
 MOVED = f"{NYT}/moved.html"  # redirects to C
@@ -31,19 +35,40 @@ def link(url, kind, text=""):
 
 
 def page(url, links=(), *, status=200, depth=1, title=None, **extra):
-    return {"url": url, "fetched_url": url.replace(NYT, "http://nyt.onion"), "mirror": "nyt.onion", "status": status,
-            "fetched_at": "2026-01-01T00:00:00+00:00", "depth": depth, "title": title or f"Title of {url}",
-            "links": list(links), **extra}
+    return {
+        "url": url,
+        "fetched_url": url.replace(NYT, "http://nyt.onion"),
+        "mirror": "nyt.onion",
+        "status": status,
+        "fetched_at": "2026-01-01T00:00:00+00:00",
+        "depth": depth,
+        "title": title or f"Title of {url}",
+        "links": list(links),
+        **extra,
+    }
 
 
 PAGES = [
-    page(HOME, [link(WORLD, "navigation", "World"), link(A, "article", "A story"), link(A, "article", "Read more"),
-                link(A, "navigation", "Top story"),
-                link(A, "article", "A story"), link(OLD, "article", "B story"), link(EXT, "external", "Example")],
-         depth=0, title="The New York Times"),
+    page(
+        HOME,
+        [
+            link(WORLD, "navigation", "World"),
+            link(A, "article", "A story"),
+            link(A, "article", "Read more"),
+            link(A, "navigation", "Top story"),
+            link(A, "article", "A story"),
+            link(OLD, "article", "B story"),
+            link(EXT, "external", "Example"),
+        ],
+        depth=0,
+        title="The New York Times",
+    ),
     page(WORLD, [link(A, "article", "A"), link(C, "article", "C"), link(MOVED, "article", "Moved")]),
-    page(A, [link(B, "article", "B"), link(IMG, "image"), link(HOME, "navigation", "Home"), link(FAILED, "article")],
-         depth=2),
+    page(
+        A,
+        [link(B, "article", "B"), link(IMG, "image"), link(HOME, "navigation", "Home"), link(FAILED, "article")],
+        depth=2,
+    ),
     page(B, [link(A, "article", "see A")], depth=2, aliases=[OLD]),
     page(MOVED, [link(C, "redirect")], status=301, depth=2, redirect_to=C),
     page(FAILED, status=None, depth=3, error="timeout", title=""),
@@ -108,7 +133,12 @@ def test_every_format_loads_back(store, tmp_path, suffix):
     missing = None if suffix == ".json" else -1
     home = graph.nodes[HOME]
     assert (home["title"], home["status"], home["fetched"], home["depth"], home["kind"]) == (
-        "The New York Times", 200, True, 0, "page")
+        "The New York Times",
+        200,
+        True,
+        0,
+        "page",
+    )
     assert graph.nodes[MOVED]["status"] == 301
     for url, kind in [(C, "article"), (IMG, "image"), (EXT, "external"), (FAILED, "article")]:
         node = graph.nodes[url]
@@ -124,8 +154,14 @@ def test_json_is_node_link_data(store, tmp_path):
     assert list(data) == ["directed", "multigraph", "graph", "nodes", "edges"]
     assert data["directed"] is True and data["multigraph"] is False
     assert [node["id"] for node in data["nodes"]] == sorted(NODES)
-    assert data["nodes"][2] == {"id": HOME, "title": "The New York Times", "status": 200, "fetched": True,
-                                "depth": 0, "kind": "page"}
+    assert data["nodes"][2] == {
+        "id": HOME,
+        "title": "The New York Times",
+        "status": 200,
+        "fetched": True,
+        "depth": 0,
+        "kind": "page",
+    }
     assert {"source": HOME, "target": A, "kind": "article", "text": "A story | Read more | Top story"} in data["edges"]
 
 

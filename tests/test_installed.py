@@ -20,8 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory) -> Path:
     """Built as a user's pip builds it."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     [built] = out.glob("*.whl")
     return built
 
@@ -33,19 +37,28 @@ def installed(wheel, tmp_path_factory) -> Path:
     env_dir = tmp_path_factory.mktemp("venv")
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     Path(purelib, "test-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return env_dir
 
 
 def _run(installed: Path, folder: Path, *command: str, env: dict | None = None) -> subprocess.CompletedProcess:
     folder.mkdir(exist_ok=True)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPY_", "PYTHON", "ONION_PROXY"))}
-    return subprocess.run(command, cwd=folder, env={**clean, **(env or {})}, capture_output=True, text=True,
-                          timeout=180)
+    return subprocess.run(
+        command, cwd=folder, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_the_wheel_carries_the_rules(wheel):
@@ -63,8 +76,18 @@ def test_the_installed_package_is_not_the_checkout(installed, tmp_path):
 
 
 def test_scrapy_demo_works_in_an_empty_folder(installed, tmp_path):
-    done = _run(installed, tmp_path, str(installed / "bin" / "python"), "-m", "scrapy", "demo", "--articles", "8",
-                "-O", "pages.jsonl")
+    done = _run(
+        installed,
+        tmp_path,
+        str(installed / "bin" / "python"),
+        "-m",
+        "scrapy",
+        "demo",
+        "--articles",
+        "8",
+        "-O",
+        "pages.jsonl",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     items = read_items(tmp_path / "pages.jsonl")
     assert len({item["url"] for item in items if item["status"] == 200}) >= 8
@@ -75,8 +98,18 @@ def test_scrapy_demo_works_in_an_empty_folder(installed, tmp_path):
 def test_the_crawl_and_the_commands_work_in_an_empty_folder(installed, tmp_path, how):
     site = build_site(8)
     with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
-        crawl_args = ["crawl", "mirror", "-a", f"start_urls=http://{MIRROR_V3}/", "-s", f"ONION_PROXY={proxy.url}",
-                      "-s", "AUTOTHROTTLE_ENABLED=0", "-O", "pages.jsonl"]
+        crawl_args = [
+            "crawl",
+            "mirror",
+            "-a",
+            f"start_urls=http://{MIRROR_V3}/",
+            "-s",
+            f"ONION_PROXY={proxy.url}",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=0",
+            "-O",
+            "pages.jsonl",
+        ]
         if how == "onion-crawler":
             scrapy, env = [str(installed / "bin" / "onion-crawler")], {}
         else:

@@ -21,10 +21,19 @@ DAY1, DAY2 = "2026-11-25T00:00:00+00:00", "2026-11-26T00:00:00+00:00"
 
 
 def page(url=A, *, status=200, fetched_at=DAY1, title=None, content_hash="h1", links=(), **extra):
-    return {"url": url, "fetched_url": url.replace(NYT, "http://x.onion"), "mirror": "x.onion", "status": status,
-            "fetched_at": fetched_at, "depth": 1, "title": title or url.rsplit("/", 1)[1], "text": "body",
-            "content_hash": content_hash, "links": [{"url": u, "text": u[-6:], "kind": "article"} for u in links],
-            **extra}
+    return {
+        "url": url,
+        "fetched_url": url.replace(NYT, "http://x.onion"),
+        "mirror": "x.onion",
+        "status": status,
+        "fetched_at": fetched_at,
+        "depth": 1,
+        "title": title or url.rsplit("/", 1)[1],
+        "text": "body",
+        "content_hash": content_hash,
+        "links": [{"url": u, "text": u[-6:], "kind": "article"} for u in links],
+        **extra,
+    }
 
 
 def make_store(path: Path, items: list[dict]) -> Path:
@@ -50,14 +59,20 @@ def stored_pages(path: Path) -> dict[str, dict]:
 @pytest.fixture
 def workers(tmp_path):
     """Two overlapping workers: A in both (worker 2 fetched it later, with other links)."""
-    one = make_store(tmp_path / "worker1.sqlite3", [
-        page(A, links=[B, C], aliases=[f"{NYT}/a-old.html"]),
-        page(B, links=[A]),
-    ])
-    two = make_store(tmp_path / "worker2.sqlite3", [
-        page(A, fetched_at=DAY2, title="A, later", content_hash="h2", links=[D]),
-        page(D, status=301, redirect_to=A),
-    ])
+    one = make_store(
+        tmp_path / "worker1.sqlite3",
+        [
+            page(A, links=[B, C], aliases=[f"{NYT}/a-old.html"]),
+            page(B, links=[A]),
+        ],
+    )
+    two = make_store(
+        tmp_path / "worker2.sqlite3",
+        [
+            page(A, fetched_at=DAY2, title="A, later", content_hash="h2", links=[D]),
+            page(D, status=301, redirect_to=A),
+        ],
+    )
     return one, two
 
 
@@ -121,11 +136,14 @@ def test_a_failed_fetch_loses_to_a_fetched_page_in_either_order(tmp_path):
 
 
 def test_order_independence(tmp_path, workers):
-    three = make_store(tmp_path / "worker3.sqlite3", [
-        page(A, fetched_at=DAY2, content_hash="h1", links=[B]),  # loses to worker 2 on the hash
-        page(B, status=None, fetched_at=DAY2),
-        page(C, aliases=[f"{NYT}/a-old.html"]),  # an alias conflict: the smaller target (A) stays
-    ])
+    three = make_store(
+        tmp_path / "worker3.sqlite3",
+        [
+            page(A, fetched_at=DAY2, content_hash="h1", links=[B]),  # loses to worker 2 on the hash
+            page(B, status=None, fetched_at=DAY2),
+            page(C, aliases=[f"{NYT}/a-old.html"]),  # an alias conflict: the smaller target (A) stays
+        ],
+    )
     orders = [[*workers, three], [three, *workers], [workers[1], three, workers[0]]]
     dumps = []
     for number, inputs in enumerate(orders):

@@ -37,9 +37,20 @@ def test_whitespace_and_relative(url, base, expected):
 # b. http(s) only; errors are ValueErrors with a clear message
 @pytest.mark.parametrize(
     "url",
-    ["ftp://example.com/", "mailto:a@example.com", "javascript:alert(1)", "/relative/without/base", "",
-     "http://", "http:///path", "http://exa mple.com/", "http://example.com:99999/", "http://example.com:8o/",
-     "http://[::1/", "data:text/html,hi"],
+    [
+        "ftp://example.com/",
+        "mailto:a@example.com",
+        "javascript:alert(1)",
+        "/relative/without/base",
+        "",
+        "http://",
+        "http:///path",
+        "http://exa mple.com/",
+        "http://example.com:99999/",
+        "http://example.com:8o/",
+        "http://[::1/",
+        "data:text/html,hi",
+    ],
 )
 def test_rejects_what_is_not_an_http_url(url):
     with pytest.raises(InvalidUrl) as info:
@@ -77,10 +88,14 @@ def test_host_port_userinfo(url, expected):
         ("http://static01.graylady3jvrrxbe.onion/images/x.jpg", "https://static01.nyt.com/images/x.jpg"),
         ("http://cn.nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd.onion/", "https://cn.nytimes.com/"),
         (f"http://{V2}:8080/a", "https://www.nytimes.com/a"),
-        ("http://p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd.onion/article/x",
-         "https://www.propublica.org/article/x"),
-        ("http://www.bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5kgwwn6aucdccrad.onion/persian",
-         "https://www.bbc.com/persian"),
+        (
+            "http://p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd.onion/article/x",
+            "https://www.propublica.org/article/x",
+        ),
+        (
+            "http://www.bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5kgwwn6aucdccrad.onion/persian",
+            "https://www.bbc.com/persian",
+        ),
     ],
 )
 def test_known_mirrors_map(url, expected):
@@ -120,13 +135,24 @@ def test_site_hosts_take_the_site_scheme():
         ("https://example.com/?fbclid=x&gclid=y&msclkid=z&mc_cid=1&mc_eid=2&igshid=3&yclid=4", "https://example.com/"),
         ("https://docs.python.org/3/?version=3", "https://docs.python.org/3/?version=3"),
         ("https://example.com/?smid=1&ref=2&region=us", "https://example.com/?ref=2&region=us&smid=1"),
-        ("https://www.nytimes.com/a?smid=tw-share&smtyp=cur&partner=rss&emc=rss&_r=0&hp=&WT.nav=page", "https://www.nytimes.com/a"),
-        ("https://www.nytimes.com/search?query=aleppo&sort=newest&page=2&pgtype=x",
-         "https://www.nytimes.com/search?page=2&query=aleppo&sort=newest"),
-        ("https://static01.nyt.com/i.jpg?quality=75&auto=webp&campaignId=1", "https://static01.nyt.com/i.jpg?auto=webp&quality=75"),
+        (
+            "https://www.nytimes.com/a?smid=tw-share&smtyp=cur&partner=rss&emc=rss&_r=0&hp=&WT.nav=page",
+            "https://www.nytimes.com/a",
+        ),
+        (
+            "https://www.nytimes.com/search?query=aleppo&sort=newest&page=2&pgtype=x",
+            "https://www.nytimes.com/search?page=2&query=aleppo&sort=newest",
+        ),
+        (
+            "https://static01.nyt.com/i.jpg?quality=75&auto=webp&campaignId=1",
+            "https://static01.nyt.com/i.jpg?auto=webp&quality=75",
+        ),
         ("https://www.nytimes.com/a?utm%5Fsource=x&a=1", "https://www.nytimes.com/a?a=1"),
         ("https://www.nytimes.com/a?pgType=x&emcx=1", "https://www.nytimes.com/a?emcx=1"),
-        ("https://example.com/?game=1&gallery=2&global=3&refresh=4", "https://example.com/?gallery=2&game=1&global=3&refresh=4"),
+        (
+            "https://example.com/?game=1&gallery=2&global=3&refresh=4",
+            "https://example.com/?gallery=2&game=1&global=3&refresh=4",
+        ),
     ],
 )
 def test_tracking_parameters(url, expected):
@@ -179,14 +205,32 @@ def test_explain_of_a_canonical_url_has_no_change():
     ("url", "mirror", "scheme", "expected"),
     [
         (CANONICAL, "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd", "https", f"https://{V3}{ARTICLE}"),
-        (f"http://{V2}{ARTICLE}?smid=x#c", "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd", "http",
-         f"http://{V3}{ARTICLE}"),
-        ("https://static01.nyt.com/a.jpg", "graylady3jvrrxbe.onion", "http", "http://static01.graylady3jvrrxbe.onion/a.jpg"),
+        (
+            f"http://{V2}{ARTICLE}?smid=x#c",
+            "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd",
+            "http",
+            f"http://{V3}{ARTICLE}",
+        ),
+        (
+            "https://static01.nyt.com/a.jpg",
+            "graylady3jvrrxbe.onion",
+            "http",
+            "http://static01.graylady3jvrrxbe.onion/a.jpg",
+        ),
         ("https://static01.nyt.com/a.jpg", "nytimes3xbfgragh", "http", None),
         ("https://www.example.org/a", "nytimes3xbfgragh", "http", None),
-        ("https://www.propublica.org/article/x", "p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd", "https",
-         "https://p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd.onion/article/x"),
-        ("https://www.nytimes.com/search?query=a", "nytimes3xbfgragh", "http", "http://www.nytimes3xbfgragh.onion/search?query=a"),
+        (
+            "https://www.propublica.org/article/x",
+            "p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd",
+            "https",
+            "https://p53lf57qovyuvwsc6xnrppyply3vtqm7l6pcobkmyqsiofyeznfu5uqd.onion/article/x",
+        ),
+        (
+            "https://www.nytimes.com/search?query=a",
+            "nytimes3xbfgragh",
+            "http",
+            "http://www.nytimes3xbfgragh.onion/search?query=a",
+        ),
     ],
 )
 def test_fetch_url(url, mirror, scheme, expected):

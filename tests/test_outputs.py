@@ -32,8 +32,9 @@ def test_store_holds_every_item_once(stored_crawl):
         assert sorted(urls) == sorted({item["url"] for item in result.items})
         assert site.article_urls() <= set(urls)
         links = store.db.execute("SELECT COUNT(*) FROM links").fetchone()[0]
-        assert links == len({(i["url"], link["url"], link["kind"], link["text"])
-                             for i in result.items for link in i["links"]})
+        assert links == len(
+            {(i["url"], link["url"], link["kind"], link["text"]) for i in result.items for link in i["links"]}
+        )
 
 
 def test_articles_are_cleaned_with_metadata(stored_crawl):
@@ -104,13 +105,16 @@ def test_crawl_with_a_corrupt_store_stops_with_a_clear_error(tmp_path):
 def test_kill_9_and_resume_leaves_no_duplicate_and_no_gap(tmp_path):
     site = build_site()
     in_flight = 2
-    settings = {"JOBDIR": str(tmp_path / "job"), "DEPTH_LIMIT": "10", "CONCURRENT_REQUESTS": str(in_flight),
-                "CONCURRENT_REQUESTS_PER_DOMAIN": str(in_flight)}
+    settings = {
+        "JOBDIR": str(tmp_path / "job"),
+        "DEPTH_LIMIT": "10",
+        "CONCURRENT_REQUESTS": str(in_flight),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": str(in_flight),
+    }
     store_path = tmp_path / "crawl.sqlite3"
     with MirrorServer(site, delay=0.1) as server, RecordingSocks5Server(server.address) as proxy:
         command, env = crawl_command(tmp_path, proxy.url, settings=settings, output="part1.jsonl")
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         committed: dict[str, str] = {}
         while len(committed) < 12 and time.monotonic() < deadline:

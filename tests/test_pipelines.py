@@ -9,13 +9,21 @@ MIRROR = "http://www.nytimes3xbfgragh.onion"
 
 
 def page(html: str) -> Page:
-    return Page(url="https://www.nytimes.com/2016/a.html", fetched_url=f"{MIRROR}/2016/a.html",
-                mirror="nytimes3xbfgragh.onion", status=200, fetched_at="2026-11-25T00:00:00+00:00", html=html)
+    return Page(
+        url="https://www.nytimes.com/2016/a.html",
+        fetched_url=f"{MIRROR}/2016/a.html",
+        mirror="nytimes3xbfgragh.onion",
+        status=200,
+        fetched_at="2026-11-25T00:00:00+00:00",
+        html=html,
+    )
 
 
 def test_a_page_is_cleaned_and_rewritten():
-    html = f'<html><head><title>A</title></head><body><article><p>Text here.</p><a href="/b.html?smid=x">b</a>' \
-           f'<a href="{MIRROR}/c.html?rref=1">c</a></article></body></html>'
+    html = (
+        f'<html><head><title>A</title></head><body><article><p>Text here.</p><a href="/b.html?smid=x">b</a>'
+        f'<a href="{MIRROR}/c.html?rref=1">c</a></article></body></html>'
+    )
     item = ArticlePipeline(Rewriter(default_normalizer())).process_item(page(html))
     assert "Text here." in item.text
     assert 'href="https://www.nytimes.com/b.html"' in item.html

@@ -18,8 +18,10 @@ segment_chars = st.sampled_from(
 query_chars = st.sampled_from(list("abcXYZ019-._~!$'()*,:@;+/?% é") + ["%20", "%3D", "%26", "%2f", "%zz"])
 text_of = lambda chars, size: st.lists(chars, max_size=size).map("".join)  # noqa: E731
 pairs = st.lists(
-    st.tuples(st.one_of(text_of(query_chars, 6), st.sampled_from(TRACKING + ["version", "ref", "page"])),
-              st.one_of(st.none(), text_of(query_chars, 8))),
+    st.tuples(
+        st.one_of(text_of(query_chars, 6), st.sampled_from(TRACKING + ["version", "ref", "page"])),
+        st.one_of(st.none(), text_of(query_chars, 8)),
+    ),
     max_size=5,
 )
 
@@ -40,8 +42,10 @@ def urls(draw, hosts=None, with_tracking=True):
         host = draw(st.sampled_from(hosts))
     port = draw(st.sampled_from(["", ":80", ":443", ":8080"])) if hosts is None else ""
     path = "/" + "/".join(draw(st.lists(text_of(segment_chars, 6), max_size=4)))
-    query = render_query(draw(pairs)) if with_tracking else render_query(
-        [(k, v) for k, v in draw(pairs) if k not in TRACKING]
+    query = (
+        render_query(draw(pairs))
+        if with_tracking
+        else render_query([(k, v) for k, v in draw(pairs) if k not in TRACKING])
     )
     fragment = draw(st.sampled_from(["", "#", "#frag", "#a/b?c"]))
     return f"{scheme}://{host}{port}{path}{'?' + query if query else ''}{fragment}"

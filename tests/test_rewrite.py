@@ -45,7 +45,7 @@ def test_markdown_links_and_plain_text():
 
 
 def test_relative_href_and_src_become_absolute_with_a_base():
-    html = "<a href='/2016/a.html?smid=x'>a</a><img src=img/b.jpg><a href=\"#top\">t</a><a href=\"mailto:x@y.z\">m</a>"
+    html = '<a href=\'/2016/a.html?smid=x\'>a</a><img src=img/b.jpg><a href="#top">t</a><a href="mailto:x@y.z">m</a>'
     out = rewrite_text(html, base=f"http://{V2}/section/world")
     assert out == (
         "<a href='https://www.nytimes.com/2016/a.html'>a</a><img src=https://www.nytimes.com/section/img/b.jpg>"

@@ -89,7 +89,7 @@ def test_rules_dir_setting_points_elsewhere(rules_dir):
         (lambda t: t.replace('domains = ["example.com"]', 'domains = ["co.uk"]'), "site.domains", "registrable"),
         (lambda t: t.replace('["example.com"]', '["www.example.com"]'), "site.domains", "registrable"),
         (lambda t: t.replace('domain = "example.com"', 'domain = "evil.com"'), "mirrors[0].domain", "not one of"),
-        (lambda t: t.replace("params = [\"ref\"]", "params = [1]"), "tracking.params", "list of strings"),
+        (lambda t: t.replace('params = ["ref"]', "params = [1]"), "tracking.params", "list of strings"),
         (lambda t: t.replace("'^/story/'", "'(unclosed'"), "articles.patterns", "bad regular expression"),
         (lambda t: t.replace("[articles]\npatterns = ['^/story/']", ""), "articles", "missing"),
         (lambda t: t + "\n[[[broken", "(syntax)", ""),

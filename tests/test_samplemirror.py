@@ -162,7 +162,10 @@ def raw_proxy_request(proxy: RecordingHttpProxy, request: bytes) -> bytes:
 
 
 def socks_connect(
-    proxy: RecordingSocks5Server, atyp: int, addr: bytes, port: int = 80,
+    proxy: RecordingSocks5Server,
+    atyp: int,
+    addr: bytes,
+    port: int = 80,
     credentials: tuple[bytes, bytes] | None = None,
 ) -> tuple[socket.socket, int]:
     """Hand-written SOCKS5 client: greet, maybe authenticate, CONNECT; return (sock, REP)."""
@@ -221,9 +224,9 @@ def test_graph_ground_truth(site: SampleSite) -> None:
         assert 4 <= len(site.related(art.path)) <= 7
         assert site.related(art.canonical_url) == site.related(art.path)
         depth = site.depth_of(art.canonical_url)
-        parents = ["/"] if depth == 1 else [
-            a.path for a in site.articles if site.depth_of(a.canonical_url) == depth - 1
-        ]
+        parents = (
+            ["/"] if depth == 1 else [a.path for a in site.articles if site.depth_of(a.canonical_url) == depth - 1]
+        )
         assert any(art.canonical_url in site.related(p) for p in parents)
         assert all(site.depth_of(u) <= depth + 1 for u in site.related(art.path))
     in_degree = Counter(u for a in site.articles for u in site.related(a.path))
@@ -237,11 +240,18 @@ def test_every_link_shape_appears_many_times(site: SampleSite) -> None:
     assert all(counts[name] >= 10 for name in SHAPE_NAMES)
     html = b"".join(site.render(p, attempt=2)[2] for p in site.html_pages()).decode("utf-8", "replace")
     needles = [
-        f'href="http://{MIRROR_V3}/2016/', "&amp;contentCollection=world&amp;region=stream",
-        f'href="https://{MIRROR_V3}/', "?smid=tw-share", f'href="http://{MIRROR_V2}/',
-        '.html?action=click&pgtype=Article&region=Footer"', f'href="//{MIRROR_V3}/',
-        "?partner=rss&amp;emc=rss", f'href="HTTP://{MIRROR_V3.upper()}/', f"{MIRROR_V3}:80/",
-        '.html#comments"', "?utm_source=twitter&amp;utm_medium=social&amp;fbclid=abc",
+        f'href="http://{MIRROR_V3}/2016/',
+        "&amp;contentCollection=world&amp;region=stream",
+        f'href="https://{MIRROR_V3}/',
+        "?smid=tw-share",
+        f'href="http://{MIRROR_V2}/',
+        '.html?action=click&pgtype=Article&region=Footer"',
+        f'href="//{MIRROR_V3}/',
+        "?partner=rss&amp;emc=rss",
+        f'href="HTTP://{MIRROR_V3.upper()}/',
+        f"{MIRROR_V3}:80/",
+        '.html#comments"',
+        "?utm_source=twitter&amp;utm_medium=social&amp;fbclid=abc",
     ]
     for needle in needles:
         assert html.count(needle) >= 5, needle
@@ -266,8 +276,12 @@ def test_article_page_is_nyt_shaped(site: SampleSite) -> None:
     assert page.imgs[0].startswith("https://static01.nyt.com/images/2016/")
     assert 5 <= page.paragraphs <= 10
     assert len(body.decode().split()) > 300
-    for nav in ("/section/world", f"https://{CANONICAL_HOST}/section/us", "/subscription?campaignId=7JFJX",
-                "https://myaccount.nytimes.com/auth/login?response_type=cookie&client_id=vi"):
+    for nav in (
+        "/section/world",
+        f"https://{CANONICAL_HOST}/section/us",
+        "/subscription?campaignId=7JFJX",
+        "https://myaccount.nytimes.com/auth/login?response_type=cookie&client_id=vi",
+    ):
         assert nav in page.hrefs
     assert any(h.startswith("/by/") for h in page.hrefs)
 
@@ -431,8 +445,11 @@ def test_socks5_domain_connect_relays(site: SampleSite, socks_proxy: RecordingSo
 
 
 def test_socks5_refuses_addresses_and_unknown_names(socks_proxy: RecordingSocks5Server) -> None:
-    for atyp, addr in ((1, socket.inet_aton("127.0.0.1")), (3, domain(LOOKALIKE)),
-                       (4, socket.inet_pton(socket.AF_INET6, "::1"))):
+    for atyp, addr in (
+        (1, socket.inet_aton("127.0.0.1")),
+        (3, domain(LOOKALIKE)),
+        (4, socket.inet_pton(socket.AF_INET6, "::1")),
+    ):
         sock, rep = socks_connect(socks_proxy, atyp, addr)
         sock.close()
         assert rep == 4
@@ -498,8 +515,11 @@ def test_httpx_socks5h_https_reaches_tls_port(
 
 def test_plain_port_redirects_to_https(site: SampleSite, tls_mirror: MirrorServer) -> None:
     conn = http.client.HTTPConnection(*tls_mirror.address, timeout=5)
-    for method, path, host in (("GET", "/robots.txt", MIRROR_V3), ("HEAD", "/", f"{MIRROR_V3}:80"),
-                               ("GET", site.articles[0].path + "?smid=tw-share", MIRROR_V2)):
+    for method, path, host in (
+        ("GET", "/robots.txt", MIRROR_V3),
+        ("HEAD", "/", f"{MIRROR_V3}:80"),
+        ("GET", site.articles[0].path + "?smid=tw-share", MIRROR_V2),
+    ):
         conn.request(method, path, headers={"Host": host})
         response = conn.getresponse()
         assert response.status == 301 and response.reason == "Moved Permanently"
@@ -511,9 +531,11 @@ def test_plain_port_redirects_to_https(site: SampleSite, tls_mirror: MirrorServe
 def test_request_log_records_both_schemes(site: SampleSite) -> None:
     flaky = site.flaky_path
     assert flaky
-    with MirrorServer(site, tls=True, https_redirect=True) as server, \
-            RecordingSocks5Server.for_server(server) as proxy, \
-            httpx.Client(proxy=proxy.url, verify=False, timeout=5, follow_redirects=True) as client:
+    with (
+        MirrorServer(site, tls=True, https_redirect=True) as server,
+        RecordingSocks5Server.for_server(server) as proxy,
+        httpx.Client(proxy=proxy.url, verify=False, timeout=5, follow_redirects=True) as client,
+    ):
         first = client.get(f"http://{MIRROR_V3}{flaky}")
         second = client.get(f"http://{MIRROR_V3}{flaky}")
         assert [r.status_code for r in first.history] == [301] and first.url == f"https://{MIRROR_V3}{flaky}"
@@ -532,12 +554,16 @@ def test_tls_certificate_names(tls_mirror: MirrorServer) -> None:
     context = ssl.create_default_context(cafile=tls_mirror.tls_certificate)
     v3 = MIRROR_V3.removeprefix("www.")
     for name in (MIRROR_V3, v3, f"static.{v3}", MIRROR_V2):
-        with socket.create_connection(tls_mirror.tls_address, timeout=5) as raw, \
-                context.wrap_socket(raw, server_hostname=name) as tls:
+        with (
+            socket.create_connection(tls_mirror.tls_address, timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=name) as tls,
+        ):
             sans = {value for _kind, value in tls.getpeercert()["subjectAltName"]}
     assert sans == {f"*.{v3}", v3, "*.nytimes3xbfgragh.onion"}
-    with socket.create_connection(tls_mirror.tls_address, timeout=5) as raw, \
-            pytest.raises(ssl.SSLCertVerificationError):
+    with (
+        socket.create_connection(tls_mirror.tls_address, timeout=5) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
         context.wrap_socket(raw, server_hostname=LOOKALIKE)
 
 
@@ -614,7 +640,10 @@ def test_proxies_stop_cleanly_with_open_tunnels(mirror: MirrorServer) -> None:
 def test_command_line_runs_until_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "crawler.samplemirror", "--articles", "10", "--delay", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -634,7 +663,10 @@ def test_command_line_runs_until_sigterm() -> None:
 def test_command_line_https() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "crawler.samplemirror", "--articles", "5", "--https"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

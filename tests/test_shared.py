@@ -35,9 +35,15 @@ def start_workers(tmp_path, proxy_url, redis_url, count, settings=None):
     workers = []
     for number in range(1, count + 1):
         command, env = crawl_command(
-            tmp_path, proxy_url, output=f"items{number}.jsonl",
-            settings={"REDIS_URL": redis_url, "STORE_PATH": f"worker{number}.sqlite3", "DEPTH_LIMIT": "10",
-                      **(settings or {})},
+            tmp_path,
+            proxy_url,
+            output=f"items{number}.jsonl",
+            settings={
+                "REDIS_URL": redis_url,
+                "STORE_PATH": f"worker{number}.sqlite3",
+                "DEPTH_LIMIT": "10",
+                **(settings or {}),
+            },
         )
         log = (tmp_path / f"worker{number}.log").open("w")
         workers.append(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log))
@@ -213,8 +219,13 @@ def test_json_serializer_round_trips_a_real_request():
 
     from crawler.shared import JsonRequestSerializer
 
-    request = Request("http://x.onion/a.html", headers={"Referer": "http://x.onion/"}, body=b"\x00\xff\x80",
-                      meta={"canonical": "https://www.nytimes.com/a.html", "depth": 3}, priority=-2)
+    request = Request(
+        "http://x.onion/a.html",
+        headers={"Referer": "http://x.onion/"},
+        body=b"\x00\xff\x80",
+        meta={"canonical": "https://www.nytimes.com/a.html", "depth": 3},
+        priority=-2,
+    )
     as_dict = request.to_dict()
     text = JsonRequestSerializer.dumps(as_dict)
     assert JsonRequestSerializer.loads(text) == as_dict
@@ -230,8 +241,11 @@ def test_a_redis_restart_is_a_blip(tmp_path):
     fetched twice beyond what was in flight, and the crawl at full speed again within seconds."""
     site = build_site(90)
     settings = {"CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "DEPTH_LIMIT": "100"}
-    with LocalRedis(PASSWORD, appendonly=True) as server, MirrorServer(site, delay=0.05) as mirror, \
-            RecordingSocks5Server(mirror.address) as proxy:
+    with (
+        LocalRedis(PASSWORD, appendonly=True) as server,
+        MirrorServer(site, delay=0.05) as mirror,
+        RecordingSocks5Server(mirror.address) as proxy,
+    ):
         workers = start_workers(tmp_path, proxy.url, server.url, 2, settings)
         deadline = time.monotonic() + 60
         while sum(article_fetches(mirror, site).values()) < 30 and time.monotonic() < deadline:
@@ -243,8 +257,7 @@ def test_a_redis_restart_is_a_blip(tmp_path):
         back_at = time.monotonic()
         ends = wait_all(workers, timeout=180)
         fetches = article_fetches(mirror, site)
-        answers_after = sorted(when for when, path in mirror.request_times if when > back_at
-                               and site.is_article(path))
+        answers_after = sorted(when for when, path in mirror.request_times if when > back_at and site.is_article(path))
     logs = [(tmp_path / f"worker{n}.log").read_text() for n in (1, 2)]
     assert [w.returncode for w in workers] == [0, 0], logs[0][-3000:]
     for log in logs:

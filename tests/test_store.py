@@ -11,9 +11,16 @@ B = "https://www.nytimes.com/2016/12/05/world/b.html"
 
 
 def page(url=A, status=200, title="A", links=(), **extra):
-    return {"url": url, "fetched_url": url.replace("https://www.nytimes.com", "http://x.onion"), "mirror": "x.onion",
-            "status": status, "fetched_at": "2026-11-25T00:00:00+00:00", "title": title,
-            "links": [{"url": u, "text": t, "kind": k} for u, t, k in links], **extra}
+    return {
+        "url": url,
+        "fetched_url": url.replace("https://www.nytimes.com", "http://x.onion"),
+        "mirror": "x.onion",
+        "status": status,
+        "fetched_at": "2026-11-25T00:00:00+00:00",
+        "title": title,
+        "links": [{"url": u, "text": t, "kind": k} for u, t, k in links],
+        **extra,
+    }
 
 
 def test_a_page_crawled_again_updates_its_row(tmp_path):
@@ -37,11 +44,17 @@ def test_a_failed_refetch_keeps_the_page(tmp_path):
 
 def test_aliases_from_canonical_and_redirects(tmp_path):
     with Store(tmp_path / "s.sqlite3") as store:
-        store.write([page(aliases=["https://www.nytimes.com/old.html"]),
-                     page(url="https://www.nytimes.com/moved.html", status=301, redirect_to=A)])
+        store.write(
+            [
+                page(aliases=["https://www.nytimes.com/old.html"]),
+                page(url="https://www.nytimes.com/moved.html", status=301, redirect_to=A),
+            ]
+        )
         rows = set(store.db.execute("SELECT alias, url, reason FROM aliases"))
-        assert rows == {("https://www.nytimes.com/old.html", A, "canonical"),
-                        ("https://www.nytimes.com/moved.html", A, "redirect")}
+        assert rows == {
+            ("https://www.nytimes.com/old.html", A, "canonical"),
+            ("https://www.nytimes.com/moved.html", A, "redirect"),
+        }
         assert "https://www.nytimes.com/moved.html" in store.done_urls()
 
 
@@ -103,8 +116,7 @@ def test_an_empty_file_is_not_a_store_to_read(tmp_path):
 
 def test_a_transient_failure_is_fetched_again_and_never_overwrites_a_good_page(tmp_path):
     with Store(tmp_path / "s.sqlite3") as store:
-        store.write([page(depth=1, links=[(B, "b", "article")]),
-                     page(url=B, status=503, depth=2, error=None)])
+        store.write([page(depth=1, links=[(B, "b", "article")]), page(url=B, status=503, depth=2, error=None)])
         assert B not in store.done_urls()
         assert store.frontier() == [(B, 2)]  # a 5xx after every retry is worth another try
         store.write([page(url=B, status=None, depth=2, error="DownloadTimeoutError")])

@@ -35,8 +35,12 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("-o", "--output", metavar="FILE", help=f"output file; its extension ({', '.join(FORMATS)}) "
-                            "chooses the format")
+        parser.add_argument(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help=f"output file; its extension ({', '.join(FORMATS)}) chooses the format",
+        )
         parser.add_argument("--articles-only", action="store_true", help="only links of kind article")
         parser.add_argument("--by-host", action="store_true", help="one node per host, edges weighted by link count")
         parser.add_argument("--no-dangling", action="store_true", help="drop link targets that were never fetched")

@@ -54,6 +54,7 @@ class Command(ScrapyCommand):
             print(f"live workers: {len(workers)}")
             print(f"claimed (in flight): {claims}")
         except redis.RedisError as exc:
-            print(f"error: Redis at {mask_secrets(self.settings['REDIS_URL'])}: {mask_secrets(str(exc))}",
-                  file=sys.stderr)
+            print(
+                f"error: Redis at {mask_secrets(self.settings['REDIS_URL'])}: {mask_secrets(str(exc))}", file=sys.stderr
+            )
             self.exitcode = 2

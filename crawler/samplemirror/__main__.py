@@ -38,7 +38,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--http-port", type=int, default=0, help="HTTP proxy port (0 = any free)")
     parser.add_argument("--socks-port", type=int, default=0, help="SOCKS5 port (0 = any free)")
     parser.add_argument(
-        "--https", action="store_true",
+        "--https",
+        action="store_true",
         help="serve HTTPS (self-signed certificate) and redirect plain HTTP to it, like the real mirror",
     )
     return parser.parse_args(argv)

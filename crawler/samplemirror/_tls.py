@@ -60,10 +60,12 @@ def _generate() -> tuple[bytes, bytes]:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "nytimes sample mirror"),
-        x509.NameAttribute(NameOID.COMMON_NAME, CERT_NAMES[0]),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "nytimes sample mirror"),
+            x509.NameAttribute(NameOID.COMMON_NAME, CERT_NAMES[0]),
+        ]
+    )
     now = datetime.datetime.now(datetime.UTC)
     public = key.public_key()
     cert = (

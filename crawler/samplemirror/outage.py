@@ -35,8 +35,13 @@ PRIVOXY_FAILURE_PAGE = (
 class Outage:
     """The mirror unreachable for ``seconds`` once ``after_articles`` articles were served."""
 
-    def __init__(self, after_articles: int = 0, seconds: float = math.inf, socks_reply: int = HOST_UNREACHABLE,
-                 start_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        after_articles: int = 0,
+        seconds: float = math.inf,
+        socks_reply: int = HOST_UNREACHABLE,
+        start_delay: float = 0.0,
+    ) -> None:
         self.after_articles = after_articles
         self.seconds = seconds
         self.socks_reply = socks_reply

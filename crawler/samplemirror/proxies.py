@@ -48,10 +48,18 @@ _Service = TypeVar("_Service", bound="_RecordingService")
 
 DEFAULT_ALLOWED_HOSTS = frozenset({MIRROR_V3, MIRROR_V2})
 MAX_HEAD_BYTES = 64 * 1024
-_HOP_BY_HOP = frozenset({
-    "connection", "proxy-connection", "keep-alive", "proxy-authorization",
-    "proxy-authenticate", "te", "trailer", "upgrade",
-})
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "upgrade",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -334,9 +342,7 @@ def _split_hostport(netloc: str, default_port: int) -> tuple[str, int]:
 def _forwardable(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Drop hop-by-hop headers, including those named in ``Connection``."""
     named = {
-        token.strip().lower()
-        for name, value in headers if name.lower() == "connection"
-        for token in value.split(",")
+        token.strip().lower() for name, value in headers if name.lower() == "connection" for token in value.split(",")
     }
     return [(n, v) for n, v in headers if n.lower() not in _HOP_BY_HOP | named]
 
@@ -344,8 +350,7 @@ def _forwardable(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def _simple_response(status: str, text: str = "") -> bytes:
     body = (text or status).encode() + b"\n"
     return (
-        f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode() + body
 
 
@@ -396,8 +401,12 @@ class RecordingHttpProxy(_RecordingService):
         self.relay(conn, upstream)
 
     def _forward(
-        self, conn: socket.socket, method: str, target: str,
-        headers: list[tuple[str, str]], rest: bytes,
+        self,
+        conn: socket.socket,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        rest: bytes,
     ) -> None:
         scheme, sep, after = target.partition("://")
         if not sep or scheme.lower() not in ("http", "https"):
@@ -463,9 +472,7 @@ def _client_tls(sock: socket.socket, server_name: str) -> ssl.SSLSocket:
     return context.wrap_socket(sock, server_hostname=None if is_ip_literal(server_name) else server_name)
 
 
-def _upstream_request(
-    method: str, path: str, netloc: str, headers: list[tuple[str, str]]
-) -> bytes:
+def _upstream_request(method: str, path: str, netloc: str, headers: list[tuple[str, str]]) -> bytes:
     kept = _forwardable(headers)
     if not any(n.lower() == "host" for n, _ in kept):
         kept.insert(0, ("Host", netloc))

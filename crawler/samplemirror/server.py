@@ -79,8 +79,15 @@ class MirrorServer(Endpoint):
     """
 
     def __init__(
-        self, site: SampleSite, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0,
-        tls: bool = False, https_redirect: bool = False, tls_port: int = 0, outage: Outage | None = None,
+        self,
+        site: SampleSite,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+        tls: bool = False,
+        https_redirect: bool = False,
+        tls_port: int = 0,
+        outage: Outage | None = None,
     ) -> None:
         if https_redirect and not tls:
             raise ValueError("https_redirect=True needs tls=True")
@@ -155,8 +162,10 @@ class MirrorServer(Endpoint):
         if not self._threads:
             for httpd in self._servers():
                 thread = threading.Thread(
-                    target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                    name=f"mirror-server:{httpd.server_address[1]}", daemon=True,
+                    target=httpd.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"mirror-server:{httpd.server_address[1]}",
+                    daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)

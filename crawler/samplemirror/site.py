@@ -87,8 +87,7 @@ LINK_SHAPES: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("fragment", lambda p: f"{p}#comments"),
     (
         "canonical-utm",
-        lambda p: f"http://{CANONICAL_HOST}{p}"
-        "?utm_source=twitter&utm_medium=social&fbclid=abc",
+        lambda p: f"http://{CANONICAL_HOST}{p}?utm_source=twitter&utm_medium=social&fbclid=abc",
     ),
 )
 """``(name, make_href(path))`` for the ten shapes article links are written in."""
@@ -172,29 +171,70 @@ def slugify(text: str, max_words: int = 8) -> str:
 # --------------------------------------------------------------------------
 
 _AUTHORS = (
-    "Jane Doe", "Anne Barnard", "Michael R. Gordon", "Rick Gladstone",
-    "Alissa J. Rubin", "Peter Baker", "Nicole Perlroth", "Carl Zimmer",
+    "Jane Doe",
+    "Anne Barnard",
+    "Michael R. Gordon",
+    "Rick Gladstone",
+    "Alissa J. Rubin",
+    "Peter Baker",
+    "Nicole Perlroth",
+    "Carl Zimmer",
 )
 _PLACES = (
-    "Aleppo", "Damascus", "Ankara", "Brussels", "Ohio", "Wisconsin", "Beijing",
-    "Lagos", "Brasília", "Kyiv", "Manila", "Caracas", "Geneva", "Detroit",
+    "Aleppo",
+    "Damascus",
+    "Ankara",
+    "Brussels",
+    "Ohio",
+    "Wisconsin",
+    "Beijing",
+    "Lagos",
+    "Brasília",
+    "Kyiv",
+    "Manila",
+    "Caracas",
+    "Geneva",
+    "Detroit",
 )
 _ACTORS = (
-    "the State Department", "European diplomats", "local officials",
-    "the United Nations", "opposition leaders", "federal regulators",
-    "a coalition of aid groups", "the central bank", "state legislators",
-    "senior military commanders", "independent researchers", "union leaders",
+    "the State Department",
+    "European diplomats",
+    "local officials",
+    "the United Nations",
+    "opposition leaders",
+    "federal regulators",
+    "a coalition of aid groups",
+    "the central bank",
+    "state legislators",
+    "senior military commanders",
+    "independent researchers",
+    "union leaders",
 )
 _TOPICS = (
-    "the cease-fire", "the budget deal", "the evacuation", "the trade talks",
-    "the new privacy rules", "the recount", "the vaccine trial",
-    "the pipeline project", "the election results", "the drought",
-    "the encryption debate", "the refugee crisis",
+    "the cease-fire",
+    "the budget deal",
+    "the evacuation",
+    "the trade talks",
+    "the new privacy rules",
+    "the recount",
+    "the vaccine trial",
+    "the pipeline project",
+    "the election results",
+    "the drought",
+    "the encryption debate",
+    "the refugee crisis",
 )
 _VERBS = (
-    "warned about", "pressed for changes to", "cast doubt on", "defended",
-    "announced an inquiry into", "quietly backed", "rejected", "praised",
-    "sought to delay", "raised new questions about",
+    "warned about",
+    "pressed for changes to",
+    "cast doubt on",
+    "defended",
+    "announced an inquiry into",
+    "quietly backed",
+    "rejected",
+    "praised",
+    "sought to delay",
+    "raised new questions about",
 )
 _HEADLINE_TEMPLATES = (
     "{Place} Braces as {Topic} Falters",
@@ -206,35 +246,34 @@ _HEADLINE_TEMPLATES = (
     "After Weeks of Talks, {Actor} Move on {Topic}",
 )
 _SENTENCE_TEMPLATES = (
-    ("In {place}, {actor} {verb} {topic} on {weekday}, according to people "
-    "familiar with the discussions."),
-    ("The decision came after {n} days of negotiations that {actor} described "
-    "as difficult but productive."),
-    ("\u201cWe are not going to accept a deal that leaves people behind,\u201d "
-    "said one official, who spoke on the condition of anonymity."),
-    ("Critics said {topic} had been mishandled from the start, pointing to "
-    "delays that stretched for months."),
-    ("About {n} percent of residents surveyed in {place} said they expected "
-    "conditions to worsen over the next year."),
-    ("The move is likely to intensify pressure on {actor}, who have so far "
-    "avoided taking a public position."),
-    ("Analysts cautioned that the numbers were preliminary and could change "
-    "as more information became available."),
-    ("By late {weekday}, {actor} had {verb} {topic}, a reversal that surprised "
-    "many observers in {place}."),
-    ("The episode has become a test of whether {actor} can still shape "
-    "events far from the capital."),
-    ("Officials in {place} declined to comment, but a spokeswoman said a "
-    "statement would be released within {n} hours."),
-    ("Several residents described long lines, shuttered shops and a growing "
-    "sense that {topic} would not be resolved soon."),
-    ("Documents reviewed by The New York Times show that {actor} had been "
-    "warned about {topic} as early as last spring."),
+    ("In {place}, {actor} {verb} {topic} on {weekday}, according to people familiar with the discussions."),
+    ("The decision came after {n} days of negotiations that {actor} described as difficult but productive."),
+    (
+        "\u201cWe are not going to accept a deal that leaves people behind,\u201d "
+        "said one official, who spoke on the condition of anonymity."
+    ),
+    ("Critics said {topic} had been mishandled from the start, pointing to delays that stretched for months."),
+    ("About {n} percent of residents surveyed in {place} said they expected conditions to worsen over the next year."),
+    ("The move is likely to intensify pressure on {actor}, who have so far avoided taking a public position."),
+    ("Analysts cautioned that the numbers were preliminary and could change as more information became available."),
+    ("By late {weekday}, {actor} had {verb} {topic}, a reversal that surprised many observers in {place}."),
+    ("The episode has become a test of whether {actor} can still shape events far from the capital."),
+    (
+        "Officials in {place} declined to comment, but a spokeswoman said a "
+        "statement would be released within {n} hours."
+    ),
+    (
+        "Several residents described long lines, shuttered shops and a growing "
+        "sense that {topic} would not be resolved soon."
+    ),
+    (
+        "Documents reviewed by The New York Times show that {actor} had been "
+        "warned about {topic} as early as last spring."
+    ),
 )
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _ACCENTED_SENTENCE = (
-    "Outside a small caf\u00e9 in the old quarter, Jos\u00e9 Pe\u00f1a handed "
-    "over his r\u00e9sum\u00e9 and shrugged."
+    "Outside a small caf\u00e9 in the old quarter, Jos\u00e9 Pe\u00f1a handed over his r\u00e9sum\u00e9 and shrugged."
 )
 
 
@@ -244,9 +283,14 @@ def _fill(template: str, rng: random.Random) -> str:
     actor = rng.choice(_ACTORS)
     place = rng.choice(_PLACES)
     return template.format(
-        place=place, Place=place, actor=actor, Actor=_title_case(actor),
-        topic=topic, Topic=_title_case(topic.removeprefix("the ")),
-        verb=rng.choice(_VERBS), weekday=rng.choice(_WEEKDAYS),
+        place=place,
+        Place=place,
+        actor=actor,
+        Actor=_title_case(actor),
+        topic=topic,
+        Topic=_title_case(topic.removeprefix("the ")),
+        verb=rng.choice(_VERBS),
+        weekday=rng.choice(_WEEKDAYS),
         n=rng.randint(3, 90),
     )
 
@@ -455,9 +499,7 @@ def build_site(n_articles: int = 40, seed: int = 7) -> SampleSite:
             links[art.path].append(Link(href, text, kind))
     links["/"] = [cycle.link(articles[j]) for j in home]
     for section in SECTIONS:
-        links[f"/section/{section}"] = [
-            cycle.link(a) for a in articles if a.section == section
-        ]
+        links[f"/section/{section}"] = [cycle.link(a) for a in articles if a.section == section]
     target = articles[min(3, n_articles - 1)].path
     return SampleSite(articles, links, tuple(articles[j].path for j in home), target, seed)
 
@@ -498,12 +540,21 @@ def _make_articles(rng: random.Random, n: int) -> list[Article]:
             path = f"/{year:04d}/{month:02d}/{day:02d}/{section}/{slug}.html"
         hour, minute = rng.randint(5, 22), rng.randint(0, 59)
         published = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:00-05:00"
-        articles.append(Article(
-            index=i, path=path, canonical_url=canonical(path), title=title,
-            author=rng.choice(_AUTHORS), published=published, section=section,
-            kind="video" if video else "article", flaky=i == flaky,
-            bad_encoding=i == bad, paragraphs=_paragraphs(rng, i == bad),
-        ))
+        articles.append(
+            Article(
+                index=i,
+                path=path,
+                canonical_url=canonical(path),
+                title=title,
+                author=rng.choice(_AUTHORS),
+                published=published,
+                section=section,
+                kind="video" if video else "article",
+                flaky=i == flaky,
+                bad_encoding=i == bad,
+                paragraphs=_paragraphs(rng, i == bad),
+            )
+        )
     return articles
 
 
@@ -578,7 +629,7 @@ def _ul(links: Iterable[Link], open_tag: str, close_tag: str) -> str:
 def _head(title: str, path: str, extra: str = "") -> str:
     url = html.escape(canonical(path))
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n"
         f'<link rel="canonical" href="{url}">\n'
         f'<meta property="og:url" content="{url}">\n'
@@ -627,14 +678,12 @@ def _image_url(art: Article) -> str:
 
 
 def _article_html(art: Article, links: list[Link]) -> str:
-    paras = "\n".join(
-        f'<p class="story-body-text">{html.escape(p, quote=False)}</p>' for p in art.paragraphs
-    )
+    paras = "\n".join(f'<p class="story-body-text">{html.escape(p, quote=False)}</p>' for p in art.paragraphs)
     player = '<div class="video-player" data-id="video"></div>\n' if art.kind == "video" else ""
     related = _ul(links, 'aside class="related"', "aside")
     return (
         f"{_head(art.title, art.path, _article_meta(art))}<body>\n{_nav(art.author_slug)}\n"
-        f"<main>\n<article id=\"story\">\n<h1 itemprop=\"headline\">{html.escape(art.title)}</h1>\n"
+        f'<main>\n<article id="story">\n<h1 itemprop="headline">{html.escape(art.title)}</h1>\n'
         f'<p class="byline">By <a href="/by/{art.author_slug}">{html.escape(art.author)}</a>'
         f' <time datetime="{art.published}">{art.published[:10]}</time></p>\n'
         f'<figure><img src="{_image_url(art)}" alt=""></figure>\n{player}{paras}\n'

@@ -59,13 +59,13 @@ class MirrorSpider(scrapy.Spider):
             if address is not None:
                 yield self._request(address, canonical, depth=depth)
 
-    def _request(self, address: str, canonical: str, dont_filter: bool = False, depth: int | None = None
-                 ) -> scrapy.Request:
+    def _request(
+        self, address: str, canonical: str, dont_filter: bool = False, depth: int | None = None
+    ) -> scrapy.Request:
         meta: dict[str, Any] = {"canonical": canonical}
         if depth is not None:
             meta["depth"] = depth
-        return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta=meta,
-                              dont_filter=dont_filter)
+        return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta=meta, dont_filter=dont_filter)
 
     # -- responses ---------------------------------------------------------------
 
@@ -151,9 +151,10 @@ class MirrorSpider(scrapy.Spider):
     def _apply_declared_canonical(self, response: HtmlResponse, page: Page) -> None:
         """Record the page under its own rel=canonical / og:url when that names
         another URL of the same site; keep the URL it was reached by as an alias."""
-        declared = response.css('link[rel="canonical"]::attr(href)').get() or response.css(
-            'meta[property="og:url"]::attr(content)'
-        ).get()
+        declared = (
+            response.css('link[rel="canonical"]::attr(href)').get()
+            or response.css('meta[property="og:url"]::attr(content)').get()
+        )
         if not declared:
             return
         try:

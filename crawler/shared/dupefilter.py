@@ -1,0 +1,47 @@
+"""scrapy-redis's dupefilter with the crawler's own fingerprints (scrapy-redis: ``dupefilter.py``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+
+from crawler.shared.connection import redis, redis_from_settings, shared_key
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+
+
+try:  # the optional extra: pip install '.[distributed]'
+    from scrapy_redis.dupefilter import RFPDupeFilter
+except ImportError:  # pragma: no cover - exercised only without the extra
+    RFPDupeFilter = object  # type: ignore[assignment,misc]
+
+logger = logging.getLogger(__name__)
+
+
+class SharedDupeFilter(RFPDupeFilter):
+    """scrapy-redis's Redis set of fingerprints, computed by the crawler's fingerprinter."""
+
+    fingerprinter: Any = None
+
+    @classmethod
+    def from_spider(cls, spider: Spider) -> SharedDupeFilter:
+        settings = spider.settings
+        instance = cls(
+            redis_from_settings(settings),
+            key=shared_key(settings, spider.name, "dupefilter"),
+            debug=settings.getbool("DUPEFILTER_DEBUG"),
+        )
+        instance.fingerprinter = spider.crawler.request_fingerprinter
+        return instance
+
+    def request_fingerprint(self, request: Request) -> str:
+        return self.fingerprinter.fingerprint(request).hex()
+
+    def request_seen(self, request: Request) -> bool:
+        try:
+            return bool(super().request_seen(request))
+        except redis.RedisError:
+            return False  # the scheduler's Lua script decides again when the request is queued
