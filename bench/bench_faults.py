@@ -17,7 +17,7 @@ outage only, two kills, a smaller store corpus; about 2 minutes; the whole run t
    with ``--before DIR``, the same for a checkout of an earlier revision).
 3. Store writes: pages of crawl size (60 links, 65 kB of HTML) written the way the pipeline
    wrote them before (synchronous batches of 100, committed every 100 pages or every second)
-   and the way it writes them now (:class:`crawler.writer.StoreWriter`: each page committed
+   and the way it writes them now (:class:`crawler.store.writer.StoreWriter`: each page committed
    before its item is done, a transaction per group of waiting pages), with 16 pages in flight
    (Scrapy's items in progress) and with one at a time.
 4. A Redis restart: two workers share a crawl of 90 articles (2 requests in flight each); redis-server
@@ -53,7 +53,7 @@ from crawler.samplemirror import (  # noqa: E402
     build_site,
 )
 from crawler.store import Store  # noqa: E402
-from crawler.writer import StoreWriter  # noqa: E402
+from crawler.store.writer import StoreWriter  # noqa: E402
 from tests.crawling import article_fetches, crawl_command, run_crawl  # noqa: E402
 
 ARTICLES = 120

@@ -38,9 +38,9 @@ from w3lib.url import canonicalize_url  # noqa: E402
 
 from crawler import normalize as normalize_mod  # noqa: E402
 from crawler import rewrite as rewrite_mod  # noqa: E402
-from crawler.normalize import Normalizer, normalize_url  # noqa: E402
-from crawler.rewrite import rewrite_text  # noqa: E402
-from crawler.rules import load_rules  # noqa: E402
+from crawler.url.normalize import Normalizer, normalize_url  # noqa: E402
+from crawler.url.rewrite import rewrite_text  # noqa: E402
+from crawler.url.rules import load_rules  # noqa: E402
 
 REPEATS = 3
 V2_HOST = "www.nytimes3xbfgragh.onion"

@@ -6,7 +6,7 @@ Run as ``python bench/bench_store.py [--quick] [--keep DIR]`` from the project r
    NYT-shaped canonical URLs, ~10 links a page in a mix of kinds, ~10% of link targets
    never fetched, 1% of pages with a canonical alias; written through ``Store.write`` in
    batches of 500 pages (pages/s and links/s);
-2. export the graph as ``.json`` and ``.csv`` with :func:`crawler.graph.export_graph`,
+2. export the graph as ``.json`` and ``.csv`` with :func:`crawler.store.graph.export_graph`,
    each in a fresh child process that reports its wall time and its own peak RSS
    (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), so the exports do not share a heap;
 3. the naive way for comparison, also in a child: a ``networkx.DiGraph`` built from the
@@ -122,7 +122,7 @@ def build_store(path: Path, pages: int) -> tuple[float, int, int]:
 
 _EXPORT = """
 import resource, sys, time
-from crawler.graph import export_graph
+from crawler.store.graph import export_graph
 from crawler.store import Store
 start = time.perf_counter()
 with Store(sys.argv[1], create=False) as store:
@@ -160,7 +160,7 @@ def run_child(script: str, store: Path, output: Path) -> tuple[float, float, int
 
 def baseline_rss() -> float:
     """Peak RSS (MB) of an interpreter that only imports the export's modules: the floor."""
-    script = "import resource, crawler.graph; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    script = "import resource, crawler.store.graph; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
     return int(out.stdout) / 1024
 
@@ -213,7 +213,7 @@ def main() -> None:
                 f"{label:32} {seconds:8.1f} {rss:12.0f} {nodes:10,} {edges:10,} {size:8.0f} "
                 f"{seconds / naive_seconds:13.2f}x {rss / naive_rss:12.2f}x"
             )
-        print(f"(interpreter with crawler.graph imported, nothing exported: {floor:.0f} MB peak RSS)")
+        print(f"(interpreter with crawler.store.graph imported, nothing exported: {floor:.0f} MB peak RSS)")
         print(
             "naive edges are link rows: one per anchor text, so duplicates of (source, target) collapse in the "
             "DiGraph; export_graph merges anchor texts per (source, target) and resolves aliases."

@@ -12,7 +12,7 @@ import hashlib
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from crawler.normalize import InvalidUrl, Normalizer, normalizer_for
+from crawler.url.normalize import InvalidUrl, Normalizer, normalizer_for
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
-from crawler.normalize import InvalidUrl
-from crawler.plan import MirrorPlan
+from crawler.url.normalize import InvalidUrl
+from crawler.url.plan import MirrorPlan
 
 ARTICLE, NAVIGATION, FILE, IMAGE, EXTERNAL, ONION, REDIRECT = (
     "article",

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.normalize import InvalidUrl
 from crawler.proxy import StreamIsolation, proxy_url_from_settings
+from crawler.url.normalize import InvalidUrl
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

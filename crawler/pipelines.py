@@ -18,11 +18,11 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem
 
 from crawler.extract import extract_article
-from crawler.normalize import normalizer_for
-from crawler.rewrite import Rewriter
 from crawler.store import Store, StoreError, store_path
-from crawler.summary import format_summary, summarize
-from crawler.writer import StoreWriter
+from crawler.store.summary import format_summary, summarize
+from crawler.store.writer import StoreWriter
+from crawler.url.normalize import normalizer_for
+from crawler.url.rewrite import Rewriter
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -67,7 +67,7 @@ class ArticlePipeline:
 
 
 class StorePipeline:
-    """Stores every page; an item is done once its page is committed (see :mod:`crawler.writer`)."""
+    """Stores every page; an item is done once its page is committed (see :mod:`crawler.store.writer`)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler

@@ -1,4 +1,4 @@
-"""Graph export (crawler.graph and `scrapy graph`): every format loads back with networkx."""
+"""Graph export (crawler.store.graph and `scrapy graph`): every format loads back with networkx."""
 
 import csv
 import json
@@ -12,8 +12,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from crawler.graph import GraphStats, export_graph, host_of
 from crawler.store import Store
+from crawler.store.graph import GraphStats, export_graph, host_of
 
 NYT = "https://www.nytimes.com"
 HOME, WORLD, A, B, C = (

@@ -66,7 +66,7 @@ def test_the_wheel_carries_the_rules(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rule_file in (ROOT / "rules").glob("*.toml"):
         assert f"crawler/bundled_rules/{rule_file.name}" in names
-    assert "crawler/rules.py" in names
+    assert "crawler/url/rules.py" in names
 
 
 def test_the_installed_package_is_not_the_checkout(installed, tmp_path):

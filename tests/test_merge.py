@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.graph import export_graph
-from crawler.merge import MergeStats, merge_stores
 from crawler.store import Store, StoreError
+from crawler.store.graph import export_graph
+from crawler.store.merge import MergeStats, merge_stores
 
 PROJECT = Path(__file__).resolve().parents[1]
 NYT = "https://www.nytimes.com"

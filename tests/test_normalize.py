@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.normalize import InvalidUrl, explain_url, fetch_url, normalize_url
+from crawler.url.normalize import InvalidUrl, explain_url, fetch_url, normalize_url
 
 V2 = "www.nytimes3xbfgragh.onion"
 V3 = "www.nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd.onion"

@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from crawler.onion import InvalidOnionAddress, is_valid_onion, onion_version
+from crawler.url.onion import InvalidOnionAddress, is_valid_onion, onion_version
 
 V3 = "nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd"
 

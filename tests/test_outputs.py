@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from crawler.normalize import default_normalizer
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
 from crawler.store import Store
+from crawler.url.normalize import default_normalizer
 from tests.crawling import article_fetches, crawl_command, read_items, run_crawl, run_scrapy
 
 MIRROR_LABELS = [m.onion for m in default_normalizer().rules.mirrors]

@@ -1,9 +1,9 @@
 """The item pipelines on their own: a page that cannot be cleaned is still recorded."""
 
 from crawler.items import Page
-from crawler.normalize import default_normalizer
 from crawler.pipelines import ArticlePipeline
-from crawler.rewrite import Rewriter
+from crawler.url.normalize import default_normalizer
+from crawler.url.rewrite import Rewriter
 
 MIRROR = "http://www.nytimes3xbfgragh.onion"
 

@@ -4,8 +4,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from w3lib.url import canonicalize_url
 
-from crawler.normalize import InvalidUrl, default_normalizer, explain_url, normalize_url
-from crawler.rewrite import rewrite_text
+from crawler.url.normalize import InvalidUrl, default_normalizer, explain_url, normalize_url
+from crawler.url.rewrite import rewrite_text
 
 RULES = default_normalizer().rules
 MIRROR_HOSTS = [m.host for m in RULES.mirrors]

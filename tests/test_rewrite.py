@@ -4,8 +4,8 @@ import json
 import re
 from pathlib import Path
 
-from crawler.normalize import default_normalizer
-from crawler.rewrite import rewrite_text
+from crawler.url.normalize import default_normalizer
+from crawler.url.rewrite import rewrite_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V2 = "www.nytimes3xbfgragh.onion"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.onion import is_valid_onion
-from crawler.rules import RuleError, bundled_rules_dir, load_rules
+from crawler.url.onion import is_valid_onion
+from crawler.url.rules import RuleError, bundled_rules_dir, load_rules
 
 GOOD_SITE = """
 [site]

@@ -181,8 +181,8 @@ def test_canary_stock_scrapy_redis_dupefilter_still_over_crawls(shared):
     from scrapy_redis.dupefilter import RFPDupeFilter
 
     from crawler.fingerprint import CanonicalRequestFingerprinter
-    from crawler.normalize import default_normalizer
     from crawler.shared import SharedDupeFilter
+    from crawler.url.normalize import default_normalizer
 
     path = "/2016/12/05/world/middleeast/russia-lavrov-kerry-aleppo-rebels.html"
     addresses = [

@@ -4,7 +4,7 @@
 
 The format follows the output's extension: .json (node-link, streamed), .csv (edge
 list, streamed), .graphml or .gexf (for Gephi; built in memory). See
-:mod:`crawler.graph`. A store that is missing or unusable, or an output that cannot be
+:mod:`crawler.store.graph`. A store that is missing or unusable, or an output that cannot be
 written, is one ``error:`` line on stderr and exit status 2.
 """
 
@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.graph import FORMATS, export_graph
 from crawler.store import Store, StoreError, store_path
+from crawler.store.graph import FORMATS, export_graph
 
 
 class Command(ScrapyCommand):

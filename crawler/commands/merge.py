@@ -2,7 +2,7 @@
 
     scrapy merge -o crawl.sqlite3 worker1.sqlite3 worker2.sqlite3
 
-One page per canonical URL; where inputs overlap, the rule of :mod:`crawler.merge`
+One page per canonical URL; where inputs overlap, the rule of :mod:`crawler.store.merge`
 picks the winner, whatever the order of the inputs. OUT is created when missing; when
 it exists, it takes part in the merge (merging again changes nothing). A missing,
 corrupt or foreign input, no input, or an output that is also an input is one
@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 
-from crawler.merge import merge_stores
 from crawler.store import StoreError
+from crawler.store.merge import merge_stores
 
 
 class Command(ScrapyCommand):

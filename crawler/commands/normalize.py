@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 
-from crawler.normalize import InvalidUrl, Normalizer
-from crawler.rewrite import Rewriter
-from crawler.rules import RuleError, load_rules
+from crawler.url.normalize import InvalidUrl, Normalizer
+from crawler.url.rewrite import Rewriter
+from crawler.url.rules import RuleError, load_rules
 
 
 class Command(ScrapyCommand):

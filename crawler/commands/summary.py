@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 
 from crawler.commands._store import open_store
-from crawler.summary import format_summary, summarize
+from crawler.store.summary import format_summary, summarize
 
 
 class Command(ScrapyCommand):

@@ -21,9 +21,9 @@ from twisted.python.failure import Failure
 from crawler.exceptions import Postponed
 from crawler.items import Page
 from crawler.links import ARTICLE, REDIRECT, PageLink, extract_links
-from crawler.normalize import InvalidUrl, normalizer_for
-from crawler.plan import MirrorPlan
 from crawler.resume import Resume
+from crawler.url.normalize import InvalidUrl, normalizer_for
+from crawler.url.plan import MirrorPlan
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 MAX_SAME_PAGE_REDIRECTS = 3

@@ -13,7 +13,7 @@ the checksum is ``SHA3-256(".onion checksum" | pubkey | version)[:2]``
 >>> onion_version("nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljscaiyd")
 Traceback (most recent call last):
 ...
-crawler.onion.InvalidOnionAddress: bad v3 checksum in 'nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljscaiyd'
+crawler.url.onion.InvalidOnionAddress: bad v3 checksum in 'nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljscaiyd'
 """
 
 from __future__ import annotations

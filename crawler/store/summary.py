@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.store import Store
+from crawler.store.database import Store
 
 
 @dataclass

@@ -27,7 +27,7 @@ declared another) points to the canonical page. Redirect aliases are not followe
 redirecting URL is a node of its own, with a ``redirect`` edge to its target.
 
 >>> import json, tempfile, networkx as nx
->>> from crawler.store import Store
+>>> from crawler.store.database import Store
 >>> store = Store(":memory:")
 >>> store.write([{"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
 ...               "mirror": "x.onion", "status": 200, "fetched_at": "2026-01-01T00:00:00+00:00",
@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from crawler.store import Store
+from crawler.store.database import Store
 
 if TYPE_CHECKING:
     import networkx as nx

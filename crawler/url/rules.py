@@ -26,7 +26,7 @@ from typing import Any
 
 import tldextract
 
-from crawler.onion import InvalidOnionAddress, onion_version
+from crawler.url.onion import InvalidOnionAddress, onion_version
 
 __all__ = [
     "Mirror",
@@ -151,10 +151,10 @@ class Rules:
 def bundled_rules_dir() -> Path:
     """The rules folder shipped with the package: ``rules/`` of the checkout, which
     the wheel carries as ``crawler/bundled_rules/``."""
-    packaged = Path(__file__).resolve().parent / "bundled_rules"
+    packaged = Path(__file__).resolve().parent.parent / "bundled_rules"
     if (packaged / GLOBAL_FILE).is_file():
         return packaged
-    return Path(__file__).resolve().parent.parent / "rules"
+    return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
 def load_rules(directory: str | Path | None = None) -> Rules:

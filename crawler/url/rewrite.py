@@ -1,7 +1,7 @@
 """Rewrite every URL in a document to its canonical form.
 
 :func:`rewrite_text` finds absolute http(s) URLs in HTML, Markdown, JSON,
-JavaScript or plain text, and replaces each with :func:`~crawler.normalize.normalize_url`'s
+JavaScript or plain text, and replaces each with :func:`~crawler.url.normalize.normalize_url`'s
 answer, written back in the escaping it came in (``&amp;`` in HTML attributes,
 ``\\/`` in JSON). Known mirror host names left anywhere else (JSON-LD, bare
 host names, protocol-relative URLs) are mapped too. With ``base``, relative
@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from crawler.normalize import InvalidUrl, Normalizer, default_normalizer, is_absolute_http
+from crawler.url.normalize import InvalidUrl, Normalizer, default_normalizer, is_absolute_http
 
 __all__ = ["Rewriter", "rewrite_text"]
 
@@ -48,7 +48,7 @@ _NOT_FETCHABLE = ("#", "mailto:", "javascript:", "data:", "tel:", "about:")
 
 
 class Rewriter:
-    """Rewrites documents with one :class:`~crawler.normalize.Normalizer`."""
+    """Rewrites documents with one :class:`~crawler.url.normalize.Normalizer`."""
 
     def __init__(self, normalizer: Normalizer | None = None) -> None:
         self.normalizer = normalizer or default_normalizer()

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crawler.normalize import Normalizer, default_normalizer
-from crawler.rules import Mirror, Site
+from crawler.url.normalize import Normalizer, default_normalizer
+from crawler.url.rules import Mirror, Site
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, unquote_to_bytes, urlj
 
 from w3lib.url import canonicalize_url
 
-from crawler.rules import Mirror, Rules, Site, load_rules
+from crawler.url.rules import Mirror, Rules, Site, load_rules
 
 __all__ = [
     "Change",

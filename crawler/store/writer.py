@@ -8,7 +8,7 @@ each committed at once; a burst shares a transaction, which keeps the write rate
 large batches (see ``bench/bench_store.py``).
 
 >>> import asyncio
->>> from crawler.store import Store
+>>> from crawler.store.database import Store
 >>> writer = StoreWriter(Store(":memory:"), batch_size=100).start()
 >>> async def store_one():
 ...     await writer.write({"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
@@ -28,7 +28,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from crawler.store import Store
+from crawler.store.database import Store
 
 __all__ = ["StoreWriter"]
 

@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.store import PAGE_COLUMNS, Store, StoreError
+from crawler.store.database import PAGE_COLUMNS, Store, StoreError
 
 __all__ = ["MergeStats", "merge_stores", "page_order_key"]
 
