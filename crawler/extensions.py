@@ -24,7 +24,7 @@ class ProxyCheck:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.timeout = crawler.settings.getfloat("ONION_PROXY_CHECK_TIMEOUT", 10.0)
+        self.timeout = crawler.settings.getfloat("ONION_PROXY_CHECK_TIMEOUT")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProxyCheck:

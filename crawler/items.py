@@ -1,9 +1,26 @@
-"""The item a crawl yields for every page it fetched (or failed to fetch)."""
+"""The item a crawl yields for every page it fetched (or failed to fetch), and the kinds of its links.
+
+>>> LinkKind.ARTICLE == "article", f"{LinkKind.REDIRECT}"
+(True, 'redirect')
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class LinkKind(StrEnum):
+    """What a link points at; stored as its value in the store's ``links.kind``."""
+
+    ARTICLE = "article"  # a page of a crawled site that its rules call an article: followed
+    NAVIGATION = "navigation"  # any other page of a crawled site: recorded, not followed
+    FILE = "file"  # a PDF, a video... of a crawled site
+    IMAGE = "image"
+    EXTERNAL = "external"  # another host
+    ONION = "onion"  # an onion that is not a known mirror: never fetched
+    REDIRECT = "redirect"  # the target of a 3xx
 
 
 @dataclass

@@ -1,10 +1,4 @@
-"""Links of a page: canonical target, anchor text and kind.
-
-Kinds: ``article`` (a page of a crawled site that its rules call an article:
-followed), ``navigation`` (any other page of a crawled site: recorded, not
-followed), ``file`` (a PDF, a video... of a crawled site), ``image``, ``external`` (another host), ``onion`` (an onion
-that is not a known mirror: never fetched), ``redirect`` (from a 3xx).
-"""
+"""Links of a page: canonical target, anchor text and kind (:class:`~crawler.items.LinkKind`)."""
 
 from __future__ import annotations
 
@@ -14,18 +8,10 @@ from urllib.parse import urlsplit
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
+from crawler.items import LinkKind
 from crawler.url.normalize import InvalidUrl
 from crawler.url.plan import MirrorPlan
 
-ARTICLE, NAVIGATION, FILE, IMAGE, EXTERNAL, ONION, REDIRECT = (
-    "article",
-    "navigation",
-    "file",
-    "image",
-    "external",
-    "onion",
-    "redirect",
-)
 _FILE_SUFFIXES = tuple(f".{ext}" for ext in IGNORED_EXTENSIONS)
 
 _ANCHORS = LinkExtractor(tags=("a", "area"), attrs=("href",), unique=False, deny_extensions=[], strip=True)
@@ -44,15 +30,15 @@ class PageLink:
 def classify(canonical_url: str, plan: MirrorPlan, image: bool = False) -> str:
     """The kind of a link to ``canonical_url`` in this crawl."""
     if image:
-        return IMAGE
+        return LinkKind.IMAGE
     parts = urlsplit(canonical_url)
     host = parts.hostname or ""
     site = plan.site_for_host(host)
     if site is not None:
         if parts.path.lower().endswith(_FILE_SUFFIXES):
-            return FILE
-        return ARTICLE if site.is_article_path(parts.path) else NAVIGATION
-    return ONION if host.endswith(".onion") else EXTERNAL
+            return LinkKind.FILE
+        return LinkKind.ARTICLE if site.is_article_path(parts.path) else LinkKind.NAVIGATION
+    return LinkKind.ONION if host.endswith(".onion") else LinkKind.EXTERNAL
 
 
 def extract_links(response: HtmlResponse, plan: MirrorPlan) -> tuple[list[PageLink], int, int]:

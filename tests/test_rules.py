@@ -93,6 +93,16 @@ def test_rules_dir_setting_points_elsewhere(rules_dir):
         (lambda t: t.replace("'^/story/'", "'(unclosed'"), "articles.patterns", "bad regular expression"),
         (lambda t: t.replace("[articles]\npatterns = ['^/story/']", ""), "articles", "missing"),
         (lambda t: t + "\n[[[broken", "(syntax)", ""),
+        (
+            lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nkeep = ["ref"]'),
+            "tracking.keep",
+            "this file strips",
+        ),
+        (
+            lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nkeep = ["utm_source"]'),
+            "tracking.keep",
+            "global.toml strips it (utm_*)",
+        ),
     ],
 )
 def test_bad_rule_file_names_file_key_and_problem(rules_dir, edit, key, problem):

@@ -13,7 +13,7 @@ import argparse
 
 from scrapy.commands import BaseRunSpiderCommand
 
-from crawler.commands._project import project_settings
+from crawler.cli import project_settings
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, build_site, hosts_asked
 from crawler.spiders.mirror import MirrorSpider
 

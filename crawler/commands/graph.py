@@ -11,22 +11,15 @@ written, is one ``error:`` line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import sqlite3
-import sys
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.store import Store, StoreError, store_path
+from crawler.cli import ProjectCommand
+from crawler.store import Store, store_path
 from crawler.store.graph import FORMATS, export_graph
 
 
-class Command(ScrapyCommand):
-    requires_project = False
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "-o FILE [options]"
 
@@ -51,26 +44,12 @@ class Command(ScrapyCommand):
         if not opts.output:
             raise UsageError("an output file is required: -o FILE")
         path = store_path(self.settings)
-        try:
-            with Store(path, create=False) as store:
-                stats = export_graph(
-                    store,
-                    opts.output,
-                    articles_only=opts.articles_only,
-                    by_host=opts.by_host,
-                    keep_dangling=not opts.no_dangling,
-                )
-        except (StoreError, ValueError) as exc:
-            self._fail(str(exc))
-            return
-        except sqlite3.DatabaseError as exc:
-            self._fail(f"{path}: cannot read the store ({exc})")
-            return
-        except OSError as exc:
-            self._fail(f"{opts.output}: cannot write ({exc.strerror or exc})")
-            return
-        print(f"{opts.output}: {stats.nodes} nodes, {stats.edges} edges ({stats.dangling} dangling)")
-
-    def _fail(self, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        self.exitcode = 2
+        with self.reporting(path, opts.output), Store(path, create=False) as store:
+            stats = export_graph(
+                store,
+                opts.output,
+                articles_only=opts.articles_only,
+                by_host=opts.by_host,
+                keep_dangling=not opts.no_dangling,
+            )
+            print(f"{opts.output}: {stats.nodes} nodes, {stats.edges} edges ({stats.dangling} dangling)")

@@ -12,21 +12,12 @@ corrupt or foreign input, no input, or an output that is also an input is one
 from __future__ import annotations
 
 import argparse
-import sqlite3
-import sys
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
-
-from crawler.store import StoreError
+from crawler.cli import ProjectCommand
 from crawler.store.merge import merge_stores
 
 
-class Command(ScrapyCommand):
-    requires_project = False
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "-o OUT IN [IN ...]"
 
@@ -39,27 +30,14 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not opts.output:
-            self._fail("an output store is required: -o OUT")
+            self.fail("an output store is required: -o OUT")
             return
         if not args:
-            self._fail("no input stores to merge: scrapy merge -o OUT IN [IN ...]")
+            self.fail("no input stores to merge: scrapy merge -o OUT IN [IN ...]")
             return
-        try:
+        with self.reporting(opts.output):
             stats = merge_stores(opts.output, args)
-        except (StoreError, ValueError) as exc:
-            self._fail(str(exc))
-            return
-        except sqlite3.DatabaseError as exc:
-            self._fail(f"{opts.output}: cannot write the merged store ({exc})")
-            return
-        except OSError as exc:
-            self._fail(f"{opts.output}: cannot write ({exc.strerror or exc})")
-            return
-        print(
-            f"{opts.output}: {stats.pages} pages, {stats.links} links, {stats.aliases} aliases "
-            f"from {stats.stores} stores ({stats.conflicts} URLs in more than one)"
-        )
-
-    def _fail(self, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        self.exitcode = 2
+            print(
+                f"{opts.output}: {stats.pages} pages, {stats.links} links, {stats.aliases} aliases "
+                f"from {stats.stores} stores ({stats.conflicts} URLs in more than one)"
+            )

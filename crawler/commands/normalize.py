@@ -13,20 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
-
+from crawler.cli import ProjectCommand
 from crawler.url.normalize import InvalidUrl, Normalizer
 from crawler.url.rewrite import Rewriter
 from crawler.url.rules import RuleError, load_rules
 
 
-class Command(ScrapyCommand):
-    requires_project = False
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "[options] [URL ...]"
 
@@ -43,8 +37,7 @@ class Command(ScrapyCommand):
         try:
             normalizer = Normalizer(load_rules(self.settings.get("RULES_DIR")))
         except RuleError as exc:
-            print(f"error: bad rules: {exc}", file=sys.stderr)
-            self.exitcode = 2
+            self.fail(f"bad rules: {exc}")
             return
         if opts.text:
             self._rewrite_stdin(normalizer, opts.base)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exporters import (
     BaseItemExporter,
     CsvItemExporter,
@@ -22,7 +19,7 @@ from scrapy.exporters import (
     XmlItemExporter,
 )
 
-from crawler.commands._store import open_store
+from crawler.cli import ProjectCommand
 
 EXPORTERS: dict[str, type[BaseItemExporter]] = {
     ".jsonl": JsonLinesItemExporter,
@@ -32,10 +29,7 @@ EXPORTERS: dict[str, type[BaseItemExporter]] = {
 }
 
 
-class Command(ScrapyCommand):
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "-o FILE [--no-html]"
 
@@ -51,12 +45,10 @@ class Command(ScrapyCommand):
         output = Path(opts.output)
         exporter_class = EXPORTERS.get(output.suffix.lower())
         if exporter_class is None:
-            print(f"error: {output}: use one of {', '.join(EXPORTERS)}", file=sys.stderr)
-            self.exitcode = 2
+            self.fail(f"{output}: use one of {', '.join(EXPORTERS)}")
             return
-        store = open_store(self.settings)
+        store = self.open_store()
         if store is None:
-            self.exitcode = 2
             return
         count = 0
         with store, output.open("wb") as handle:

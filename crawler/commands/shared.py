@@ -10,18 +10,12 @@ would take the others' frontier with it): clearing is this explicit command.
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
-
+from crawler.cli import ProjectCommand
 from crawler.logmask import mask_secrets
 
 
-class Command(ScrapyCommand):
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def short_desc(self) -> str:
         return "Show or clear the shared crawl state in Redis (REDIS_URL)"
 
@@ -32,8 +26,7 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not self.settings.get("REDIS_URL"):
-            print("error: set REDIS_URL (-s REDIS_URL=redis://:PASSWORD@HOST:6379/0)", file=sys.stderr)
-            self.exitcode = 2
+            self.fail("set REDIS_URL (-s REDIS_URL=redis://:PASSWORD@HOST:6379/0)")
             return
         from crawler.shared import redis, redis_from_settings, shared_key
 
@@ -54,7 +47,4 @@ class Command(ScrapyCommand):
             print(f"live workers: {len(workers)}")
             print(f"claimed (in flight): {claims}")
         except redis.RedisError as exc:
-            print(
-                f"error: Redis at {mask_secrets(self.settings['REDIS_URL'])}: {mask_secrets(str(exc))}", file=sys.stderr
-            )
-            self.exitcode = 2
+            self.fail(f"Redis at {mask_secrets(self.settings['REDIS_URL'])}: {mask_secrets(str(exc))}")

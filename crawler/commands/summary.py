@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
-
-from crawler.commands._store import open_store
+from crawler.cli import ProjectCommand
 from crawler.store.summary import format_summary, summarize
 
 
-class Command(ScrapyCommand):
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def short_desc(self) -> str:
         return "Summarize the store (STORE_PATH)"
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        store = open_store(self.settings)
+        store = self.open_store()
         if store is None:
-            self.exitcode = 2
             return
         with store:
             print(format_summary(summarize(store)))

@@ -29,7 +29,7 @@ REDIS_LOST = "redis_lost"  # mid-crawl, for longer than SHARED_REDIS_PATIENCE: t
 
 
 def shared_key(settings: Any, spider_name: str, suffix: str) -> str:
-    prefix = settings.get("SHARED_KEY_PREFIX") or "%(spider)s"
+    prefix = settings.get("SHARED_KEY_PREFIX")
     return f"{prefix % {'spider': spider_name}}:{suffix}"
 
 

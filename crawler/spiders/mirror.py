@@ -19,8 +19,8 @@ from scrapy.http import HtmlResponse, Response
 from twisted.python.failure import Failure
 
 from crawler.exceptions import Postponed
-from crawler.items import Page
-from crawler.links import ARTICLE, REDIRECT, PageLink, extract_links
+from crawler.items import LinkKind, Page
+from crawler.links import PageLink, extract_links
 from crawler.resume import Resume
 from crawler.url.normalize import InvalidUrl, normalizer_for
 from crawler.url.plan import MirrorPlan
@@ -109,7 +109,7 @@ class MirrorSpider(scrapy.Spider):
 
     def _follow(self, links: list[PageLink]) -> Iterator[scrapy.Request]:
         for link in links:
-            if link.kind != ARTICLE:
+            if link.kind != LinkKind.ARTICLE:
                 continue
             address = self.plan.fetch_address(link.url)
             if address is not None:
@@ -127,7 +127,7 @@ class MirrorSpider(scrapy.Spider):
             yield from self._same_page_redirect(response, location)
             return
         page.redirect_to = target
-        page.links = [PageLink(target, "", REDIRECT).as_dict()]
+        page.links = [PageLink(target, "", LinkKind.REDIRECT).as_dict()]
         yield page
         address = self.plan.fetch_address(target)
         if address is not None:

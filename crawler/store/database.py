@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from crawler.items import LinkKind
+
 SCHEMA_VERSION = 1
 DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
 APPLICATION = "onion-news-crawler"
@@ -199,7 +201,7 @@ class Store:
         if page.get("redirect_to"):
             self.db.execute(
                 "INSERT OR REPLACE INTO aliases (alias, url, reason) VALUES (?, ?, ?)",
-                (url, page["redirect_to"], "redirect"),
+                (url, page["redirect_to"], LinkKind.REDIRECT.value),
             )
 
     # -- reads -------------------------------------------------------------------
@@ -239,7 +241,7 @@ class Store:
         urls |= {alias for (alias,) in self.db.execute("SELECT alias FROM aliases")}
         return urls
 
-    def frontier(self, kinds: tuple[str, ...] = ("article", "redirect")) -> list[tuple[str, int]]:
+    def frontier(self, kinds: tuple[str, ...] = (LinkKind.ARTICLE, LinkKind.REDIRECT)) -> list[tuple[str, int]]:
         """What a crawl still has to fetch, with the depth to fetch it at: pages whose last
         fetch failed transiently, and link targets of ``kinds`` that no page answers for good
         (at their shallowest source's depth + 1)."""

@@ -11,7 +11,7 @@ format follows the file's extension:
     the edge list, streamed, with the header ``source,target,kind,text``
     (``source,target,kind,text,weight`` with ``by_host``).
 ``.graphml`` / ``.gexf``
-    written by networkx from an in-memory ``DiGraph`` (see :func:`build_digraph`):
+    written by networkx from an in-memory ``DiGraph``:
     these formats are for graphs Gephi can show, not for million-link stores.
 
 Nodes carry ``title``, ``status``, ``fetched`` (a page row with a status exists),
@@ -27,7 +27,7 @@ declared another) points to the canonical page. Redirect aliases are not followe
 redirecting URL is a node of its own, with a ``redirect`` edge to its target.
 
 >>> import json, tempfile, networkx as nx
->>> from crawler.store.database import Store
+>>> from crawler.store import Store
 >>> store = Store(":memory:")
 >>> store.write([{"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
 ...               "mirror": "x.onion", "status": 200, "fetched_at": "2026-01-01T00:00:00+00:00",
@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from crawler.items import LinkKind
 from crawler.store.database import Store
 
 if TYPE_CHECKING:
@@ -67,7 +68,9 @@ if TYPE_CHECKING:
 
 FORMATS = (".json", ".csv", ".graphml", ".gexf")
 # The kind an edge gets when a page links to one target in several ways; any other kind comes last.
-KIND_PRIORITY = ("redirect", "article", "navigation", "file", "image", "onion", "external")
+KIND_PRIORITY = tuple(
+    LinkKind[name] for name in ("REDIRECT", "ARTICLE", "NAVIGATION", "FILE", "IMAGE", "ONION", "EXTERNAL")
+)
 TEXT_SEPARATOR = " | "
 # SQLite's page cache (and sorter budget) while exporting, in KiB: bounded, and large
 # enough that sorting a million links seldom spills to temporary files.
@@ -130,17 +133,6 @@ def export_graph(
     finally:
         partial.unlink(missing_ok=True)
     return stats
-
-
-def build_digraph(
-    store: Store, *, articles_only: bool = False, by_host: bool = False, keep_dangling: bool = True
-) -> nx.DiGraph:
-    """The link graph as an in-memory ``networkx.DiGraph``, with GraphML-safe attributes
-    (no ``None``: ``""`` for a missing title, ``-1`` for a missing status or depth).
-    Memory grows with the graph: meant for Gephi-sized graphs."""
-    query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
-    with _export_session(store.db):
-        return _digraph(query)
 
 
 # -- pure helpers ------------------------------------------------------------------
@@ -209,7 +201,7 @@ class _Query:
         self.by_host = by_host
         self.options = {"articles_only": articles_only, "by_host": by_host, "keep_dangling": keep_dangling}
         target = "COALESCE(a.url, l.target)"
-        conditions = ["l.kind = 'article'"] if articles_only else []
+        conditions = [f"l.kind = '{LinkKind.ARTICLE}'"] if articles_only else []
         if not keep_dangling:
             conditions += [
                 f"EXISTS (SELECT 1 FROM pages p WHERE p.url = {url} AND p.status IS NOT NULL)"
@@ -227,7 +219,7 @@ class _Query:
             else " UNION SELECT url FROM pages" + ("" if keep_dangling else " WHERE status IS NOT NULL")
         )
         self.node_urls = f"SELECT source FROM e UNION SELECT target FROM e{pages}"
-        self.kind_filter = " AND l.kind = 'article'" if articles_only else ""
+        self.kind_filter = f" AND l.kind = '{LinkKind.ARTICLE}'" if articles_only else ""
 
     def graph_attributes(self) -> dict[str, Any]:
         return {"store": self.store_path, **self.options}

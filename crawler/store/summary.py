@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.items import LinkKind
 from crawler.store.database import Store
 
 
@@ -31,11 +32,11 @@ def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 1
         "SELECT COUNT(*), SUM(status BETWEEN 200 AND 299), SUM(status IS NULL OR status >= 400) FROM pages"
     ).fetchone()
     articles = db.execute(
-        """SELECT COUNT(*) FROM pages p WHERE p.status BETWEEN 200 AND 299
-           AND EXISTS (SELECT 1 FROM links l WHERE l.target = p.url AND l.kind = 'article')"""
+        f"""SELECT COUNT(*) FROM pages p WHERE p.status BETWEEN 200 AND 299
+           AND EXISTS (SELECT 1 FROM links l WHERE l.target = p.url AND l.kind = '{LinkKind.ARTICLE}')"""
     ).fetchone()[0]
     most_linked = db.execute(
-        """SELECT target, COUNT(DISTINCT source) AS n FROM links WHERE kind = 'article'
+        f"""SELECT target, COUNT(DISTINCT source) AS n FROM links WHERE kind = '{LinkKind.ARTICLE}'
            GROUP BY target ORDER BY n DESC, target LIMIT ?""",
         (top,),
     ).fetchall()

@@ -59,6 +59,7 @@ class ParamRule:
     names: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
+    kept: frozenset[str] = frozenset()  # ``keep``: part of a page's identity here, never stripped
 
     def matches(self, name: str) -> str | None:
         """Return a description of the rule that strips ``name``, or None."""
@@ -172,7 +173,10 @@ def _load_rules_cached(directory: str) -> Rules:
     if not global_path.is_file():
         raise RuleError(global_path, GLOBAL_FILE, "missing: the global rules file is required")
     global_tracking = _parse_global(global_path, _read_toml(global_path))
-    sites = tuple(_parse_site(p, _read_toml(p)) for p in sorted(folder.glob("*.toml")) if p.name != GLOBAL_FILE)
+    site_paths = [p for p in sorted(folder.glob("*.toml")) if p.name != GLOBAL_FILE]
+    sites = tuple(_parse_site(p, _read_toml(p)) for p in site_paths)
+    for path, site in zip(site_paths, sites, strict=True):
+        _check_kept(path, site.tracking, global_tracking, GLOBAL_FILE)
     return Rules(
         sites=sites,
         global_tracking=global_tracking,
@@ -263,11 +267,22 @@ def _parse_tracking(path: Path, table: Mapping[str, Any]) -> ParamRule:
         for item in table.get(key, []):
             if not item or item != item.strip() or "&" in item or "=" in item:
                 raise RuleError(path, f"tracking.{key}", f"{item!r} is not a parameter name")
-    return ParamRule(
+    rule = ParamRule(
         names=frozenset(table.get("params", [])),
         prefixes=tuple(table.get("prefixes", [])),
         patterns=tuple(_compile(path, "tracking.patterns", p) for p in table.get("patterns", [])),
+        kept=frozenset(table.get("keep", [])),
     )
+    _check_kept(path, rule, rule, "this file")
+    return rule
+
+
+def _check_kept(path: Path, kept_by: ParamRule, stripping: ParamRule, where: str) -> None:
+    """A parameter a site keeps (part of a page's identity) must not be stripped by any rule."""
+    for name in sorted(kept_by.kept):
+        stripped_by = stripping.matches(name)
+        if stripped_by is not None:
+            raise RuleError(path, "tracking.keep", f"{name!r} is kept, but {where} strips it ({stripped_by})")
 
 
 def _compile(path: Path, key: str, pattern: str) -> re.Pattern[str]:
