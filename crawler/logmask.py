@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):(?P<password>[^@\s'\"]+)(?=@)")
 
@@ -46,6 +47,6 @@ def install() -> None:
 
 
 def _args(record: logging.LogRecord) -> tuple[object, ...]:
-    if isinstance(record.args, dict):
+    if isinstance(record.args, Mapping):
         return tuple(record.args.values())
-    return record.args or ()
+    return tuple(record.args or ())

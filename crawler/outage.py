@@ -155,7 +155,7 @@ class MirrorOutageMiddleware:
         return request.replace(dont_filter=True)
 
     def _honour_retry_after(self, state: MirrorState, response: Response) -> None:
-        delay = _retry_after_seconds(response.headers.get(b"Retry-After", b"").decode("latin-1"))
+        delay = _retry_after_seconds((response.headers.get(b"Retry-After") or b"").decode("latin-1"))
         if delay is None or delay <= 0:
             return
         delay = min(delay, self.retry_after_max)
@@ -269,7 +269,7 @@ class MirrorOutageMiddleware:
     def _mark_up(self, state: MirrorState) -> None:
         assert state.down_since is not None
         seconds = time.monotonic() - state.down_since
-        self.crawler.stats.inc_value("mirror/outage_seconds", round(seconds, 1))
+        self.crawler.stats.inc_value("mirror/outage_seconds", round(seconds))
         logger.info("Mirror %s answers again after %.0f s unreachable: resuming at full speed", state.origin, seconds)
         state.down_since = state.down_since_wall = state.reason = None
         state.reopened.set()

@@ -136,7 +136,7 @@ def proxy_refusal(response: Response) -> Unreachable | None:
     ``X-Squid-Error``), or None for the mirror's own response."""
     if response.status not in _PROXY_STATUS_CODES:
         return None
-    proxy_status = response.headers.get(b"Proxy-Status", b"").decode("latin-1")
+    proxy_status = (response.headers.get(b"Proxy-Status") or b"").decode("latin-1")
     if "error=" in proxy_status:
         return Unreachable(f"the proxy says {response.status} ({proxy_status})", from_proxy=True)
     squid = response.headers.get(b"X-Squid-Error")

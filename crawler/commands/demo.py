@@ -31,6 +31,7 @@ class Command(BaseRunSpiderCommand):
         parser.add_argument("--delay", type=float, default=0.0, help="seconds of latency per request")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
         site = build_site(opts.articles)
         with MirrorServer(site, delay=opts.delay) as server, RecordingSocks5Server(server.address) as proxy:
             self.settings.set("ONION_PROXY", proxy.url, priority="cmdline")

@@ -34,6 +34,7 @@ class Command(ProjectCommand):
         parser.add_argument("--base", metavar="URL", help="resolve relative URLs against URL")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
         try:
             normalizer = Normalizer(load_rules(self.settings.get("RULES_DIR")))
         except RuleError as exc:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from scrapy.exporters import (
-    BaseItemExporter,
     CsvItemExporter,
     JsonItemExporter,
     JsonLinesItemExporter,
@@ -21,7 +21,7 @@ from scrapy.exporters import (
 
 from crawler.cli import ProjectCommand
 
-EXPORTERS: dict[str, type[BaseItemExporter]] = {
+EXPORTERS: dict[str, Any] = {  # Scrapy's exporter classes, by extension
     ".jsonl": JsonLinesItemExporter,
     ".json": JsonItemExporter,
     ".csv": CsvItemExporter,

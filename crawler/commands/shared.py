@@ -25,6 +25,7 @@ class Command(ProjectCommand):
         parser.add_argument("--clear", action="store_true", help="delete the queue, the seen set and the claims")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
         if not self.settings.get("REDIS_URL"):
             self.fail("set REDIS_URL (-s REDIS_URL=redis://:PASSWORD@HOST:6379/0)")
             return

@@ -154,7 +154,7 @@ class MirrorServer(Endpoint):
         with self._lock:
             return [getattr(r, "scheme", "http") for r in self.requests]
 
-    def _servers(self) -> list[ThreadingHTTPServer]:
+    def _servers(self) -> list[_QuietServer]:
         return [self._httpd] + ([self._tls_httpd] if self._tls_httpd is not None else [])
 
     def start(self) -> MirrorServer:
@@ -204,7 +204,7 @@ class MirrorServer(Endpoint):
         plain-HTTP request is answered ``301`` and does not count as an
         attempt at the page (the flaky page still fails on its first HTTPS fetch).
         """
-        scheme = scheme or getattr(_current, "scheme", "http")
+        scheme = scheme or str(getattr(_current, "scheme", "http"))
         host, target = _origin_form(host, target)
         path = target.split("?", 1)[0]
         redirect = self.https_redirect and scheme == "http"
@@ -271,7 +271,7 @@ class _TlsServer(_QuietServer):
         conn = self.context.wrap_socket(request, server_side=True)
         try:
             conn.settimeout(None)
-            self.RequestHandlerClass(conn, client_address, self)
+            self.RequestHandlerClass(conn, client_address, self)  # type: ignore[arg-type]
         finally:
             conn.close()
 

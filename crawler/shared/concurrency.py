@@ -56,6 +56,7 @@ class SharedConcurrencyMiddleware:
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         host = urlparse_cached(request).hostname or ""
+        assert self.crawler.spider is not None
         key = shared_key(self.crawler.settings, self.crawler.spider.name, f"slots:{host}")
         token = uuid.uuid4().hex
         while True:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 try:  # the optional extra: pip install '.[distributed]'
     import redis
 except ImportError:  # pragma: no cover - exercised only without the extra
-    redis = None
+    redis = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class RedisHealth:
         for call, args in pending:
             self.call(call, *args)
         if self.down_since is None:
-            self.crawler.stats.inc_value("shared/redis_outage_seconds", round(seconds, 1))
+            self.crawler.stats.inc_value("shared/redis_outage_seconds", round(seconds))
             logger.info(
                 "Redis at %s answers again after %.0f s: %d writes retried, crawling on",
                 self.where,

@@ -43,6 +43,7 @@ class RefusingScheduler(ScrapyScheduler):
 
     def open(self, spider: Spider) -> Any:
         logger.error("REDIS_URL is set but scrapy-redis is not installed: pip install '.[distributed]'")
+        assert self.crawler is not None
         self.crawler.signals.connect(_refuse_to_start, signal=signals.spider_opened)
         return super().open(spider)
 

@@ -33,6 +33,7 @@ class MirrorSpider(scrapy.Spider):
     name = "mirror"
     # The spider sees redirects (to record them) and error pages (to record them).
     handle_httpstatus_list = [*REDIRECT_CODES, *range(400, 600)]
+    plan: MirrorPlan  # set by from_crawler: the mirror each site is fetched on
 
     def __init__(self, start_urls: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -52,6 +53,7 @@ class MirrorSpider(scrapy.Spider):
         for url in self.start_url_list:
             canonical = self.plan.normalizer.normalize(url)
             address = self.plan.fetch_address(canonical)
+            assert address is not None  # the plan was made from the start URLs
             self.logger.info("start: %s, fetched at %s", canonical, address)
             yield self._request(address, canonical)
         for canonical, depth in Resume.of(self.crawler).frontier:
@@ -100,7 +102,7 @@ class MirrorSpider(scrapy.Spider):
             status=response.status,
             fetched_at=_now(),
             depth=response.meta.get("depth", 0),
-            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
         )
 
     def _mirror_of(self, canonical: str) -> str:
@@ -116,7 +118,7 @@ class MirrorSpider(scrapy.Spider):
                 yield self._request(address, link.url)
 
     def _redirect(self, response: Response, page: Page) -> Iterator[Page | scrapy.Request]:
-        location = response.headers.get(b"Location", b"").decode("latin-1")
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
         try:
             target = self.plan.normalizer.normalize(location, response.url)
         except InvalidUrl:
@@ -185,7 +187,7 @@ class MirrorSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Page]:
         if failure.check(Postponed):
             return  # no answer, not a failure: the mirror was unreachable; a resumed crawl fetches it
-        request = failure.request
+        request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errback failures
         canonical = request.meta.get("canonical") or request.url
         self.crawler.stats.inc_value(f"mirror/failed/{failure.type.__name__}")
         yield Page(

@@ -101,7 +101,7 @@ class Normalizer:
 
     def __init__(self, rules: Rules | None = None, cache_size: int = 1 << 16) -> None:
         self.rules = rules or load_rules()
-        self.normalize = lru_cache(maxsize=cache_size)(self._normalize_uncached)
+        self.normalize = lru_cache(maxsize=cache_size)(self._normalize_uncached)  # type: ignore[method-assign]
 
     def normalize(self, url: str, base: str | None = None) -> str:  # replaced per instance
         """Return the canonical form of ``url`` (see the module docstring)."""

@@ -249,7 +249,7 @@ def _check_table(
         expected = schema[key]
         if not isinstance(value, expected):
             raise RuleError(path, where, f"must be a {expected.__name__}, not {type(value).__name__}")
-        if expected is list and key not in _TABLE_LISTS and not all(isinstance(i, str) for i in value):
+        if isinstance(value, list) and key not in _TABLE_LISTS and not all(isinstance(i, str) for i in value):
             raise RuleError(path, where, "must be a list of strings")
     for key in required:
         if key not in table:
