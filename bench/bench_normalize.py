@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import courlan  # noqa: E402
 from w3lib.url import canonicalize_url  # noqa: E402
 
-from crawler import normalize as normalize_mod  # noqa: E402
-from crawler import rewrite as rewrite_mod  # noqa: E402
+from crawler.url import normalize as normalize_mod  # noqa: E402
+from crawler.url import rewrite as rewrite_mod  # noqa: E402
 from crawler.url.normalize import Normalizer, normalize_url  # noqa: E402
 from crawler.url.rewrite import rewrite_text  # noqa: E402
 from crawler.url.rules import load_rules  # noqa: E402
@@ -423,6 +423,7 @@ def uncached() -> Callable[[str], str]:
 def fresh_default_cache() -> None:
     """Forget the shared default normalizer (and its cache) and the rewriter built on it."""
     normalize_mod.normalizer_for.cache_clear()
+    normalize_mod._SHARED.clear()
     rewrite_mod._default_rewriter.cache_clear()
 
 

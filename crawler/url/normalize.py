@@ -360,10 +360,10 @@ def _file(site: Site | None) -> str:
     return f"{site.key}.toml" if site is not None else "global.toml"
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=8)  # a lookup memo (no stat of the folder per URL); the normalizer is shared_normalizer's
 def normalizer_for(rules_dir: str | None = None) -> Normalizer:
     """The shared normalizer (and its cache) for a rules folder; None is the bundled one."""
-    return Normalizer(load_rules(rules_dir))
+    return shared_normalizer(load_rules(rules_dir))
 
 
 def default_normalizer() -> Normalizer:
@@ -371,17 +371,21 @@ def default_normalizer() -> Normalizer:
     return normalizer_for(None)
 
 
-_BY_RULES: dict[int, tuple[Rules, Normalizer]] = {}
+# One normalizer per rules object (load_rules returns one object per folder), so that its
+# URL cache is shared by everything that normalizes with those rules.
+_SHARED: dict[int, tuple[Rules, Normalizer]] = {}
+
+
+def shared_normalizer(rules: Rules) -> Normalizer:
+    """The one normalizer for ``rules``."""
+    entry = _SHARED.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        entry = _SHARED[id(rules)] = (rules, Normalizer(rules))
+    return entry[1]
 
 
 def _normalizer(rules: Rules | None) -> Normalizer:
-    """The shared normalizer for ``rules`` (its cache survives between calls)."""
-    if rules is None:
-        return default_normalizer()
-    entry = _BY_RULES.get(id(rules))
-    if entry is None or entry[0] is not rules:
-        entry = _BY_RULES[id(rules)] = (rules, Normalizer(rules))
-    return entry[1]
+    return default_normalizer() if rules is None else shared_normalizer(rules)
 
 
 def normalize_url(url: str, base: str | None = None, *, rules: Rules | None = None) -> str:
