@@ -18,55 +18,46 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from crawler.items import LinkKind
+from crawler.items import LinkKind, Page
 
 SCHEMA_VERSION = 1
 DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
 APPLICATION = "onion-news-crawler"
 
-PAGE_COLUMNS = (
-    "url",
-    "fetched_url",
-    "mirror",
-    "status",
-    "error",
-    "fetched_at",
-    "depth",
-    "content_type",
-    "title",
-    "authors",
-    "published",
-    "section",
-    "language",
-    "text",
-    "html",
-    "content_hash",
-    "redirect_to",
-)
+# The pages table, one column per field of the Page item (crawler.items) except those stored in
+# tables of their own (links, aliases) or not at all (extra): declared once, here, with its SQL type.
+_PAGE_COLUMN_TYPES = {
+    "url": "TEXT PRIMARY KEY",
+    "fetched_url": "TEXT NOT NULL",
+    "mirror": "TEXT NOT NULL",
+    "status": "INTEGER",
+    "error": "TEXT",
+    "fetched_at": "TEXT NOT NULL",
+    "depth": "INTEGER NOT NULL DEFAULT 0",
+    "content_type": "TEXT",
+    "title": "TEXT",
+    "authors": "TEXT",  # JSON list
+    "published": "TEXT",
+    "section": "TEXT",
+    "language": "TEXT",
+    "text": "TEXT",
+    "html": "TEXT",
+    "content_hash": "TEXT",
+    "redirect_to": "TEXT",
+}
+PAGE_COLUMNS = tuple(_PAGE_COLUMN_TYPES)
+_NOT_COLUMNS = {"links", "aliases", "extra"}
+if {f.name for f in fields(Page)} - _NOT_COLUMNS != set(PAGE_COLUMNS):  # pragma: no cover - a developer's slip
+    raise RuntimeError("crawler.items.Page and the store's pages columns disagree")
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
-    url TEXT PRIMARY KEY,
-    fetched_url TEXT NOT NULL,
-    mirror TEXT NOT NULL,
-    status INTEGER,
-    error TEXT,
-    fetched_at TEXT NOT NULL,
-    depth INTEGER NOT NULL DEFAULT 0,
-    content_type TEXT,
-    title TEXT,
-    authors TEXT,
-    published TEXT,
-    section TEXT,
-    language TEXT,
-    text TEXT,
-    html TEXT,
-    content_hash TEXT,
-    redirect_to TEXT
+    {", ".join(f"{name} {kind}" for name, kind in _PAGE_COLUMN_TYPES.items())}
 );
 CREATE TABLE IF NOT EXISTS links (
     source TEXT NOT NULL,
