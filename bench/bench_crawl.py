@@ -48,6 +48,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, SampleSite, build_site  # noqa: E402
+from crawler.samplemirror.crawls import scrapy_command  # noqa: E402
 
 START_URL = f"http://{MIRROR_V3}/"
 STATS_FILE = "stats.json"
@@ -133,19 +134,16 @@ def command_for(
     contestant: Contestant, proxy_url: str, depth_limit: int, workdir: Path, python: list[str] | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """The subprocess command line and environment of one crawl in ``workdir``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ONION_PROXY", "SCRAPY_PROJECT", "SCRAPY_SETTINGS_MODULE")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), str(ROOT), env.get("PYTHONPATH")]))
-    base = python or [sys.executable]
+    settings = {**common_settings(proxy_url, depth_limit, workdir), **contestant.settings}
     if contestant.kind == "project":
-        env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
-        command = [*base, "-m", "scrapy.cmdline", "crawl", "mirror", "-a", f"start_urls={START_URL}", "-O", OUTPUT]
+        args = ["crawl", "mirror", "-a", f"start_urls={START_URL}", "-O", OUTPUT]
     else:
         spider = workdir / "bare_spider.py"
         spider.write_text(BARE_SPIDER.format(host=MIRROR_V3, start=START_URL))
-        command = [*base, "-m", "scrapy.cmdline", "runspider", str(spider), "-O", OUTPUT]
-    for name, value in {**common_settings(proxy_url, depth_limit, workdir), **contestant.settings}.items():
-        command += ["-s", f"{name}={value}"]
-    return command, env
+        args = ["runspider", str(spider), "-O", OUTPUT]
+    return scrapy_command(
+        args, settings, project=contestant.kind == "project", pythonpath=[BENCH_DIR, ROOT], python=python
+    )
 
 
 # -- one crawl -----------------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, SampleSite, build_site  # noqa: E402
+from crawler.samplemirror.crawls import scrapy_command  # noqa: E402
 from crawler.samplemirror.localredis import LocalRedis  # noqa: E402
 from crawler.samplemirror.server import _origin_form  # noqa: E402
 from crawler.shared import JsonRequestSerializer  # noqa: E402
@@ -264,17 +265,7 @@ def worker_command(
         "LOG_LEVEL": "INFO",
         "STORE_PATH": str(workdir / f"worker{number}.sqlite3"),
     }
-    command = [sys.executable, "-m", "scrapy.cmdline", "crawl", "mirror", "-a", f"start_urls={START_URL}"]
-    for name, value in settings.items():
-        command += ["-s", f"{name}={value}"]
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ONION_PROXY", "SCRAPY_PROJECT", "SCRAPY_SETTINGS_MODULE", "REDIS_URL")
-    }
-    env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return command, env
+    return scrapy_command(["crawl", "mirror", "-a", f"start_urls={START_URL}"], settings, pythonpath=[ROOT])
 
 
 _DATETIME = re.compile(r"datetime\.datetime\(([\d,\s]+)(?:,\s*tzinfo=[^)]*)?\)")

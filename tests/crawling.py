@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.samplemirror import MIRROR_V3
+from crawler.samplemirror.crawls import scrapy_command
 
 DNS_GUARD = Path(__file__).parent / "dnsguard"
 START_URL = f"http://{MIRROR_V3}/"
@@ -47,22 +46,8 @@ def crawl_command(
     spider: str = "mirror",
 ) -> tuple[list[str], dict[str, str]]:
     merged = {**FAST, "ONION_PROXY": proxy_url, **(settings or {})}
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy.cmdline",
-        "crawl",
-        spider,
-        "-a",
-        f"start_urls={start}",
-        "-o",
-        f"{output}:jsonl",
-    ]
-    for name, value in merged.items():
-        command += ["-s", f"{name}={value}"]
-    env = {k: v for k, v in os.environ.items() if k not in ("ONION_PROXY", "SCRAPY_PROJECT")}
-    env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DNS_GUARD), env.get("PYTHONPATH")]))
+    args = ["crawl", spider, "-a", f"start_urls={start}", "-o", f"{output}:jsonl"]
+    command, env = scrapy_command(args, merged, pythonpath=[DNS_GUARD])
     env["DNS_GUARD_LOG"] = str(workdir / "dns.log")
     return command, env
 
@@ -92,15 +77,8 @@ def read_dns_log(workdir: Path) -> list[str]:
 
 def run_scrapy(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Any other scrapy command (pages, graph, merge, summary), as a user runs it."""
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy.cmdline", *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command, env = scrapy_command(args)
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
 
 
 def article_fetches(server, site) -> Counter:
