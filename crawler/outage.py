@@ -172,8 +172,10 @@ class MirrorOutageMiddleware:
 
     async def _wait_until_open(self, state: MirrorState) -> None:
         while True:
-            if state.gave_up or self._engine_closing():
-                raise Postponed(f"{state.origin} unreachable: not fetched, the crawl is stopping")
+            if state.gave_up:
+                raise Postponed(f"not fetched: {state.origin} is unreachable")
+            if self._engine_closing():
+                raise Postponed("not fetched: the crawl is stopping")
             now = time.monotonic()
             if not state.down and now >= state.hold_until:
                 return
