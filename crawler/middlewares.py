@@ -70,7 +70,9 @@ class OnionProxyMiddleware:
         if self.isolation is None:
             # Never fall back to a direct connection.
             raise IgnoreRequest("ONION_PROXY is empty: refusing to fetch without a proxy")
-        request.meta["proxy"] = self.isolation.proxy_url_for(self._site_key(request.url))
+        # Only per-site isolation needs the request's site: no host lookup per request otherwise.
+        site_key = self._site_key(request.url) if self.isolation.mode == "site" else None
+        request.meta["proxy"] = self.isolation.proxy_url_for(site_key)
 
     def _site_key(self, url: str) -> str | None:
         plan = getattr(self.crawler.spider, "plan", None)

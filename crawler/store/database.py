@@ -78,7 +78,10 @@ CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url);
 # A transient failure (no response, a 5xx, 408 or 429: worth another try) never makes a page
 # done, and never overwrites a page that was answered for good (200, 301, 404, 410...).
 TRANSIENT_STATUSES = (408, 429)  # besides no response and every 5xx
-_TRANSIENT = "({t}.status IS NULL OR {t}.status >= 500 OR {t}.status IN (408, 429))"
+# is_transient in SQL, from the same constant ({t}: the table alias).
+_TRANSIENT = (
+    "({t}.status IS NULL OR {t}.status >= 500 OR {t}.status IN (" + ", ".join(map(str, TRANSIENT_STATUSES)) + "))"
+)
 _FINAL = f"NOT {_TRANSIENT}"
 
 _UPSERT_PAGE = f"""
