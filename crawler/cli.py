@@ -22,7 +22,8 @@ from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 
-from crawler.store import Store, StoreError, store_path
+from crawler.exceptions import CrawlerError, StoreError
+from crawler.store import Store, store_path
 
 EXIT_FAILED = 2
 
@@ -50,7 +51,7 @@ class ProjectCommand(ScrapyCommand):
         """Turn what can go wrong with a store (and an output file) into one line and exit status 2."""
         try:
             yield
-        except (StoreError, ValueError) as exc:
+        except CrawlerError as exc:
             self.fail(str(exc))
         except sqlite3.DatabaseError as exc:
             self.fail(f"{store}: cannot use the store ({exc})")

@@ -2,6 +2,8 @@
 
 >>> LinkKind.ARTICLE == "article", f"{LinkKind.REDIRECT}"
 (True, 'redirect')
+>>> [kind.value for kind in LinkKind if kind.followed]
+['article', 'redirect']
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ class LinkKind(StrEnum):
     IMAGE = "image"
     EXTERNAL = "external"  # another host
     ONION = "onion"  # an onion that is not a known mirror: never fetched
-    REDIRECT = "redirect"  # the target of a 3xx
+    REDIRECT = "redirect"  # the target of a 3xx: followed
+
+    @property
+    def followed(self) -> bool:
+        """Whether the crawl follows links of this kind (see :func:`crawler.links.follow_address`)."""
+        return self in FOLLOWED_KINDS
+
+
+#: The kinds of link a crawl follows (fetches), in the store's and the spider's eyes alike.
+FOLLOWED_KINDS: tuple[LinkKind, ...] = (LinkKind.ARTICLE, LinkKind.REDIRECT)
 
 
 @dataclass

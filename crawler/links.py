@@ -1,4 +1,14 @@
-"""Links of a page: canonical target, anchor text and kind (:class:`~crawler.items.LinkKind`)."""
+"""Links of a page: canonical target, anchor text and kind (:class:`~crawler.items.LinkKind`),
+and the one decision whether the crawl follows a link (:func:`follow_address`).
+
+A link is followed when its kind is one the crawl follows (``LinkKind.followed``:
+articles and redirect targets) and the crawl fetches its URL on a mirror
+(:meth:`crawler.url.plan.MirrorPlan.fetch_address`); the address it is fetched at
+is the mirror's. The spider asks :func:`follow_address` for every link and redirect;
+the store's frontier (what a resumed crawl fetches) keeps the same kinds; and
+:class:`~crawler.middlewares.StayOnMirrorMiddleware` applies ``fetch_address`` to
+every request once more, as the last guard, so nothing leaves the mirror.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +49,18 @@ def classify(canonical_url: str, plan: MirrorPlan, image: bool = False) -> str:
             return LinkKind.FILE
         return LinkKind.ARTICLE if site.is_article_path(parts.path) else LinkKind.NAVIGATION
     return LinkKind.ONION if host.endswith(".onion") else LinkKind.EXTERNAL
+
+
+def follow_address(url: str, kind: str, plan: MirrorPlan) -> str | None:
+    """The mirror address at which the crawl fetches a link to canonical ``url`` of
+    ``kind``, or None when the crawl does not follow it (its kind is not followed, or
+    no mirror of the crawl serves it)."""
+    if not LinkKind(kind).followed:
+        return None
+    try:
+        return plan.fetch_address(url)
+    except InvalidUrl:
+        return None
 
 
 def extract_links(response: HtmlResponse, plan: MirrorPlan) -> tuple[list[PageLink], int, int]:

@@ -3,7 +3,8 @@
 * :class:`StayOnMirrorMiddleware` sees every request (the spider's, redirects,
   robots.txt): a request for a crawled site's canonical host or another of its
   mirrors is re-addressed to the mirror the crawl uses; any other host is
-  refused. Only requests built by this project's ``mirror`` spider are checked.
+  refused. Only requests built by this project's ``mirror`` spider are checked. It
+  is the last guard: the spider asks :func:`crawler.links.follow_address` first.
 * :class:`OnionProxyMiddleware` sends every request through ``ONION_PROXY``, with
   SOCKS credentials of the crawl's own (Tor's stream isolation).
 """
@@ -15,16 +16,17 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.exceptions import CrawlerError, InvalidUrl
 from crawler.proxy import StreamIsolation, proxy_url_from_settings
-from crawler.url.normalize import InvalidUrl
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
 
 
-class OffMirror(IgnoreRequest):
-    """A request refused because it would leave the mirror."""
+class OffMirror(IgnoreRequest, CrawlerError):
+    """A request refused because it would leave the mirror. A Scrapy ``IgnoreRequest``
+    (like :class:`~crawler.outage.Postponed`), defined with the middleware that raises it."""
 
 
 class StayOnMirrorMiddleware:

@@ -18,7 +18,7 @@ directly with a *probe* (``/robots.txt``, through the same proxy):
 A mirror unreachable for ``MIRROR_PATIENCE`` seconds, or for a reason no wait cures
 (Tor's "client authorization" and "bad address" replies), stops the crawl with one
 message and the finish reason ``mirror_unreachable``; the requests that waited raise
-:class:`~crawler.exceptions.Postponed` and are not recorded. A resumed crawl fetches
+:class:`Postponed` and are not recorded. A resumed crawl fetches
 them (see :mod:`crawler.resume`).
 
 ``Retry-After`` on a 429 or 503 from the mirror pauses its requests for that long
@@ -37,11 +37,11 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy import Request
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.job import job_dir
 
-from crawler.exceptions import Postponed
+from crawler.exceptions import CrawlerError
 from crawler.tor import Unreachable, proxy_refusal, unreachable_reason
 
 if TYPE_CHECKING:
@@ -49,12 +49,22 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
+__all__ = ["MirrorOutageMiddleware", "Postponed"]
+
 logger = logging.getLogger(__name__)
 
 MIRROR_UNREACHABLE = "mirror_unreachable"
 PROBE = "mirror_probe"  # request.meta key of a probe
 _RETRY_AFTER_STATUSES = (429, 503)
 _WAKE_SECONDS = 1.0  # waiters look at the engine (closing?) this often
+
+
+class Postponed(IgnoreRequest, CrawlerError):
+    """A request that was not fetched because what it needs (its mirror, or the shared
+    crawl's Redis) stayed unreachable, or the crawl is stopping. It is no answer: nothing
+    is recorded, and a resumed crawl fetches it. It is a Scrapy ``IgnoreRequest`` so that
+    Scrapy does not log it as a download error; the rest of the project's exceptions are
+    in :mod:`crawler.exceptions`, which imports no Scrapy."""
 
 
 @dataclass

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from crawler.exceptions import ProxyConfigError
+
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
@@ -42,10 +44,6 @@ HOW_TO_FIX = (
     "or point ONION_PROXY at a running proxy: -s ONION_PROXY=socks5h://127.0.0.1:9150, "
     "or ONION_PROXY=http://127.0.0.1:8118 for privoxy in front of Tor."
 )
-
-
-class ProxyConfigError(ValueError):
-    """ONION_PROXY is not a proxy URL the crawl can use."""
 
 
 @dataclass(frozen=True)

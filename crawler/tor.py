@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crawler.exceptions import TorSocksError
+
 if TYPE_CHECKING:
     from scrapy.http import Response
 
@@ -94,14 +96,6 @@ class Unreachable:
         return is_permanent(self.socks_code)
 
 
-class TorSocksError(Exception):
-    """A SOCKS5 reply socksio does not know (Tor's extended error codes)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"Proxy Server could not connect: {describe_socks_reply(code)}")
-        self.code = code
-
-
 def unreachable_reason(exception: BaseException) -> Unreachable | None:
     """Why a download that raised ``exception`` got no answer from the mirror, or None
     when the exception is not about reaching it (a refused request, a local error)."""
@@ -162,7 +156,9 @@ def read_tor_socks_replies() -> None:
             return original(data)
         except ProtocolError:
             if len(data) >= 2 and data[0] == 5 and data[1] not in (0, *range(1, 9)):
-                raise TorSocksError(data[1]) from None
+                raise TorSocksError(
+                    f"Proxy Server could not connect: {describe_socks_reply(data[1])}", data[1]
+                ) from None
             raise
 
     loads.reads_tor_codes = True  # type: ignore[attr-defined]

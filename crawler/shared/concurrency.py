@@ -14,7 +14,7 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.exceptions import Postponed
+from crawler.outage import Postponed
 from crawler.shared.connection import RedisHealth, redis, redis_from_settings, shared_key
 
 if TYPE_CHECKING:

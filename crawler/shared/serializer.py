@@ -11,14 +11,12 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from crawler.exceptions import UnsafeRequest
+
 if TYPE_CHECKING:
     pass
 
 logger = logging.getLogger(__name__)
-
-
-class UnsafeRequest(ValueError):
-    """Something in the shared queue that is not a JSON request (a pickle, say)."""
 
 
 class JsonRequestSerializer:

@@ -18,9 +18,9 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 from twisted.python.failure import Failure
 
-from crawler.exceptions import Postponed
 from crawler.items import LinkKind, Page
-from crawler.links import PageLink, extract_links
+from crawler.links import PageLink, extract_links, follow_address
+from crawler.outage import Postponed
 from crawler.resume import Resume
 from crawler.url.normalize import InvalidUrl, normalizer_for
 from crawler.url.plan import MirrorPlan
@@ -62,11 +62,18 @@ class MirrorSpider(scrapy.Spider):
                 yield self._request(address, canonical, depth=depth)
 
     def _request(
-        self, address: str, canonical: str, dont_filter: bool = False, depth: int | None = None
+        self,
+        address: str,
+        canonical: str,
+        dont_filter: bool = False,
+        depth: int | None = None,
+        via: str | None = None,
     ) -> scrapy.Request:
         meta: dict[str, Any] = {"canonical": canonical}
         if depth is not None:
             meta["depth"] = depth
+        if via is not None:
+            meta["via"] = via  # the canonical URL of the page that linked it
         return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta=meta, dont_filter=dont_filter)
 
     # -- responses ---------------------------------------------------------------
@@ -92,7 +99,7 @@ class MirrorSpider(scrapy.Spider):
         page.links = [link.as_dict() for link in links]
         yield page
         if response.status < 400:
-            yield from self._follow(links)
+            yield from self._follow(links, page.url)
 
     def _page(self, response: Response, canonical: str) -> Page:
         return Page(
@@ -109,13 +116,11 @@ class MirrorSpider(scrapy.Spider):
         choice = self.plan.choice_for(canonical)
         return choice.mirror.host if choice is not None else ""
 
-    def _follow(self, links: list[PageLink]) -> Iterator[scrapy.Request]:
+    def _follow(self, links: list[PageLink], via: str) -> Iterator[scrapy.Request]:
         for link in links:
-            if link.kind != LinkKind.ARTICLE:
-                continue
-            address = self.plan.fetch_address(link.url)
+            address = follow_address(link.url, link.kind, self.plan)
             if address is not None:
-                yield self._request(address, link.url)
+                yield self._request(address, link.url, via=via)
 
     def _redirect(self, response: Response, page: Page) -> Iterator[Page | scrapy.Request]:
         location = (response.headers.get(b"Location") or b"").decode("latin-1")
@@ -131,10 +136,10 @@ class MirrorSpider(scrapy.Spider):
         page.redirect_to = target
         page.links = [PageLink(target, "", LinkKind.REDIRECT).as_dict()]
         yield page
-        address = self.plan.fetch_address(target)
+        address = follow_address(target, LinkKind.REDIRECT, self.plan)
         if address is not None:
             # The target is fetched once, like any article: the fingerprint dedups it.
-            yield self._request(address, target)
+            yield self._request(address, target, via=page.url)
 
     def _same_page_redirect(self, response: Response, location: str) -> Iterator[scrapy.Request]:
         """Another address of the same page on the mirror (http to https, above all): go

@@ -22,7 +22,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from crawler.items import LinkKind, Page
+from crawler.exceptions import StoreError
+from crawler.items import FOLLOWED_KINDS, LinkKind, Page
 
 SCHEMA_VERSION = 1
 DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
@@ -103,10 +104,6 @@ def is_transient(status: int | None) -> bool:
 def store_path(settings: Any) -> str:
     """The store a crawl or a command uses: the ``STORE_PATH`` setting."""
     return settings.get("STORE_PATH") or DEFAULT_PATH
-
-
-class StoreError(Exception):
-    """A store file that cannot be used: corrupt, foreign, or from a newer release."""
 
 
 class Store:
@@ -235,7 +232,7 @@ class Store:
         urls |= {alias for (alias,) in self.db.execute("SELECT alias FROM aliases")}
         return urls
 
-    def frontier(self, kinds: tuple[str, ...] = (LinkKind.ARTICLE, LinkKind.REDIRECT)) -> list[tuple[str, int]]:
+    def frontier(self, kinds: tuple[str, ...] = FOLLOWED_KINDS) -> list[tuple[str, int]]:
         """What a crawl still has to fetch, with the depth to fetch it at: pages whose last
         fetch failed transiently, and link targets of ``kinds`` that no page answers for good
         (at their shallowest source's depth + 1)."""

@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from crawler.exceptions import ExportError
 from crawler.items import LinkKind
 from crawler.store.database import Store
 
@@ -118,12 +119,12 @@ def export_graph(
     ``None`` (no title, status or depth) stays ``null`` in JSON and is an empty cell in
     CSV; GraphML and GEXF have no null, so there a missing title is ``""`` and a missing
     status or depth is ``-1``. The file is written next to ``path`` and renamed into
-    place when complete. Raises ``ValueError`` for an extension not in :data:`FORMATS`.
+    place when complete. Raises :class:`~crawler.exceptions.ExportError` for an extension not in :data:`FORMATS`.
     """
     path = Path(path)
     writer = _WRITERS.get(path.suffix.lower())
     if writer is None:
-        raise ValueError(f"{path.name}: unsupported graph format {path.suffix!r} (use one of {', '.join(FORMATS)})")
+        raise ExportError(f"{path.name}: unsupported graph format {path.suffix!r} (use one of {', '.join(FORMATS)})")
     query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
     partial = path.with_name(f".{path.name}.part")
     try:

@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawler.exceptions import ExportError
 from crawler.store.database import PAGE_COLUMNS, Store, StoreError
 
 __all__ = ["MergeStats", "merge_stores", "page_order_key"]
@@ -144,17 +145,17 @@ def merge_stores(output: str | Path, inputs: Sequence[str | Path]) -> MergeStats
     """Merge the crawl stores ``inputs`` into the store ``output`` (created if missing).
 
     See the module docstring for the rule that picks one page per URL. The same input
-    named twice is merged once. Raises ``ValueError`` for no inputs or an output that is
+    named twice is merged once. Raises :class:`~crawler.exceptions.ExportError` for no inputs or an output that is
     one of the inputs, and :class:`~crawler.store.StoreError` (naming the file) for an
     input that is missing, corrupt, foreign or from a newer release, or an unusable
     output; every input is checked before the output is opened.
     """
     paths = _distinct_inputs(inputs)
     if not paths:
-        raise ValueError("no input stores to merge")
+        raise ExportError("no input stores to merge")
     for path in paths:
         if _same_file(output, path):
-            raise ValueError(f"{output}: the output is also an input; merge into a new or another store")
+            raise ExportError(f"{output}: the output is also an input; merge into a new or another store")
     for path in paths:
         Store(path, create=False).close()  # a StoreError names the file
 

@@ -38,6 +38,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, unquote_to_bytes, urlj
 
 from w3lib.url import canonicalize_url
 
+from crawler.exceptions import InvalidUrl, NoMirror
 from crawler.url.rules import Mirror, Rules, Site, load_rules
 
 __all__ = [
@@ -65,10 +66,6 @@ _PLAIN_QUERY_PART_RE = re.compile(r"[A-Za-z0-9\-._~]*")
 _ESCAPED_QUERY_PART_RE = re.compile(r"(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*")
 _NESTED_URL_RE = re.compile(r"https?://", re.IGNORECASE)
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-class InvalidUrl(ValueError):
-    """A URL that cannot be normalized: not http(s), or not parseable."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ class Normalizer:
         if isinstance(mirror, str):
             found = self.rules.mirror_for_label(mirror.lower().removesuffix(".onion"))
             if found is None:
-                raise ValueError(f"{mirror!r} is not a known mirror")
+                raise NoMirror(f"{mirror!r} is not a known mirror")
             mirror = found
         canonical = self.normalize(url)
         parts = urlsplit(canonical)

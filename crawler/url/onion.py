@@ -13,7 +13,7 @@ the checksum is ``SHA3-256(".onion checksum" | pubkey | version)[:2]``
 >>> onion_version("nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljscaiyd")
 Traceback (most recent call last):
 ...
-crawler.url.onion.InvalidOnionAddress: bad v3 checksum in 'nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljscaiyd'
+crawler.exceptions.InvalidOnionAddress: bad v3 checksum in 'nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljscaiyd'
 """
 
 from __future__ import annotations
@@ -22,16 +22,14 @@ import base64
 import hashlib
 import re
 
+from crawler.exceptions import InvalidOnionAddress
+
 __all__ = ["InvalidOnionAddress", "onion_version", "is_valid_onion"]
 
 _BASE32_RE = re.compile(r"[a-z2-7]+")
 _V2_LENGTH = 16
 _V3_LENGTH = 56
 _V3_VERSION = 3
-
-
-class InvalidOnionAddress(ValueError):
-    """An onion address that is neither a valid v2 nor a valid v3 address."""
 
 
 def onion_version(address: str) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from crawler.exceptions import NoMirror
 from crawler.url.normalize import Normalizer, default_normalizer
 from crawler.url.rules import Mirror, Site
 
@@ -57,13 +58,13 @@ class MirrorPlan:
         else:
             site = self.normalizer.site_for_url(self.normalizer.normalize(url))
             if site is None:
-                raise ValueError(f"{url} is neither a known mirror nor a site with one")
+                raise NoMirror(f"{url} is neither a known mirror nor a site with one")
             if site.key in self.choices:
                 return
             choice = MirrorChoice(_newest_mirror(site, url), "https")
         current = self.choices.setdefault(choice.mirror.site, choice)
         if current != choice:
-            raise ValueError(
+            raise NoMirror(
                 f"{url}: the crawl already fetches {choice.mirror.site} on "
                 f"{current.scheme}://{current.mirror.host}; one mirror per site"
             )
@@ -110,5 +111,5 @@ def _newest_mirror(site: Site, url: str) -> Mirror:
     host = urlsplit(url).hostname or ""
     serving = [m for m in site.mirrors if host == m.domain or host.endswith("." + m.domain)]
     if not serving:
-        raise ValueError(f"{url}: no known mirror of {site.name} serves {host}")
+        raise NoMirror(f"{url}: no known mirror of {site.name} serves {host}")
     return max(serving, key=lambda m: m.version)

@@ -26,6 +26,7 @@ from typing import Any
 
 import tldextract
 
+from crawler.exceptions import RuleError
 from crawler.url.onion import InvalidOnionAddress, onion_version
 
 __all__ = [
@@ -42,14 +43,6 @@ GLOBAL_FILE = "global.toml"
 
 # Only the bundled Public Suffix List snapshot: a rules check never goes online.
 _TLD_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-
-class RuleError(ValueError):
-    """A rule file that cannot be used: the message names file, key and problem."""
-
-    def __init__(self, path: Path | str, key: str, problem: str) -> None:
-        self.path, self.key, self.problem = str(path), key, problem
-        super().__init__(f"{path}: {key}: {problem}")
 
 
 @dataclass(frozen=True)
