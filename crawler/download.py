@@ -5,21 +5,60 @@ host names go to Tor unresolved). Its SOCKS client, socksio, knows only the
 RFC 1928 reply codes; Tor with ``ExtendedErrors`` answers onion-service failures
 with 0xF0-0xF7, which socksio reports as a "Malformed reply". This handler
 teaches it those codes, so that the crawl can say what Tor said.
+
+With an archive (``WARC_DIR``), it also keeps each exchange as it crossed the wire
+for :mod:`crawler.archive.capture`: Scrapy's response has neither the reason phrase
+nor the headers the HTTP client added (``Host``), and merges repeated headers by name.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.core.downloader.handlers._httpx import HttpxDownloadHandler
 
+from crawler.archive.capture import EXCHANGE
+from crawler.archive.records import HttpExchange
 from crawler.tor import read_tor_socks_replies
 
 if TYPE_CHECKING:
+    import httpx2 as httpx
+    from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Headers
 
 
 class OnionDownloadHandler(HttpxDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         read_tor_socks_replies()
         super().__init__(crawler)
+        self._describe_exchanges = bool(crawler.settings.get("WARC_DIR"))
+
+    def _build_base_response_args(  # type: ignore[override]  # an instance method where Scrapy's is static
+        self, response: httpx.Response, request: Request, headers: Headers
+    ) -> Any:
+        """Scrapy's response arguments; with an archive, also the exchange as it crossed the
+        wire (request line and headers as sent, status line and headers as received)."""
+        args = super()._build_base_response_args(response, request, headers)
+        if self._describe_exchanges:
+            request.meta[EXCHANGE] = describe_exchange(response, request.body)
+        return args
+
+
+def describe_exchange(response: httpx.Response, request_body: bytes) -> HttpExchange:
+    """The :class:`~crawler.archive.records.HttpExchange` of an httpx response."""
+    sent = response.request
+    return HttpExchange(
+        method=sent.method,
+        target=sent.url.raw_path.decode("ascii"),
+        request_headers=_text_headers(sent.headers.raw),
+        protocol=response.http_version,
+        status=response.status_code,
+        reason=response.reason_phrase,
+        response_headers=_text_headers(response.headers.raw),
+        request_body=request_body,
+    )
+
+
+def _text_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]

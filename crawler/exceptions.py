@@ -12,6 +12,7 @@ tool that embeds the crawler can catch them all at once::
     ├── TorSocksError        a SOCKS reply socksio does not know (Tor's extended codes)
     ├── StoreError           a store file that cannot be used
     ├── ExportError          an output the store cannot be written to (format, inputs)
+    ├── ArchiveError         WARC settings or files that cannot be used
     ├── UnsafeRequest        something in the shared queue that is not a JSON request
     ├── Postponed            (crawler.outage) a request not fetched because its mirror
     │                        or Redis stayed unreachable
@@ -46,6 +47,7 @@ __all__ = [
     "TorSocksError",
     "StoreError",
     "ExportError",
+    "ArchiveError",
     "UnsafeRequest",
 ]
 
@@ -101,6 +103,10 @@ class StoreError(CrawlerError):
 
 class ExportError(CrawlerError, ValueError):
     """An export or merge that cannot be done as asked (format, inputs, output)."""
+
+
+class ArchiveError(CrawlerError, ValueError):
+    """WARC settings or files that cannot be used (see :mod:`crawler.archive`)."""
 
 
 # -- the shared (Redis) crawl -----------------------------------------------------

@@ -44,6 +44,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.outage.MirrorOutageMiddleware": 560,
     "crawler.middlewares.OnionProxyMiddleware": 740,
     "crawler.shared.concurrency.SharedConcurrencyMiddleware": 745,  # only with REDIS_URL
+    # Next to the download handler: it sees every response as received (before decompression,
+    # retries and redirects). Only with WARC_DIR.
+    "crawler.archive.capture.WarcCaptureMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.archive.identity.WarcIdentityMiddleware": 950,  # only with WARC_DIR
 }
 EXTENSIONS = {
     "crawler.extensions.ProxyCheck": 0,
@@ -103,6 +109,12 @@ STORE_BATCH_SIZE = 100  # at most this many pages per transaction (each page is 
 # Resume from the store when a JOBDIR crawl was killed (kill -9 loses Scrapy's queue): "auto",
 # or True to always fetch only what the store lacks, or False.
 STORE_RESUME = "auto"
+
+# Archive: every fetch as WARC/1.1 (request, response, metadata, canonical revisits) in WARC_DIR;
+# empty: no archive. `scrapy wacz -o crawl.wacz` packages WARC_DIR and the store.
+WARC_DIR = os.environ.get("WARC_DIR") or ""
+WARC_MAX_SIZE = 1_000_000_000  # bytes: a file is closed and the next one opened past this
+WARC_PREFIX = "onion-crawl"  # file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz; also the warcinfo isPartOf
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

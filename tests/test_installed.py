@@ -92,6 +92,11 @@ def test_scrapy_demo_works_in_an_empty_folder(installed, tmp_path):
     items = read_items(tmp_path / "pages.jsonl")
     assert len({item["url"] for item in items if item["status"] == 200}) >= 8
     assert (tmp_path / "crawl.sqlite3").is_file()
+    # The demo archives what it fetched, and the archive packages from the wheel too.
+    assert list((tmp_path / "demo-warc").glob("*.warc.gz")) and "scrapy wacz" in done.stdout
+    python = str(installed / "bin" / "python")
+    packed = _run(installed, tmp_path, python, "-m", "scrapy", "wacz", "-o", "demo.wacz", "--warc", "demo-warc")
+    assert packed.returncode == 0 and (tmp_path / "demo.wacz").is_file(), packed.stderr[-3000:]
 
 
 @pytest.mark.parametrize("how", ["onion-crawler", "SCRAPY_SETTINGS_MODULE"])

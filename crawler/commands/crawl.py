@@ -1,7 +1,7 @@
 """``scrapy crawl``, with an exit status scripts can act on.
 
 * 1: the crawl could not start (the proxy or the shared Redis is down or misconfigured,
-  or the store cannot be used);
+  or the store or WARC_DIR cannot be used);
 * 75 (``EX_TEMPFAIL``, "try again later"): a mirror stayed unreachable for
   ``MIRROR_PATIENCE``, or Redis for ``SHARED_REDIS_PATIENCE``; run the same command
   again later, with the same JOBDIR, to go on.
@@ -14,13 +14,14 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler.archive.archive import ARCHIVE_ERROR
 from crawler.extensions import PROXY_UNREACHABLE
 from crawler.outage import MIRROR_UNREACHABLE
 from crawler.shared import REDIS_LOST, REDIS_UNREACHABLE
 
 EXIT_CANNOT_START = 1
 EXIT_TRY_AGAIN_LATER = 75  # sysexits.h EX_TEMPFAIL
-_CANNOT_START = (PROXY_UNREACHABLE, REDIS_UNREACHABLE, "store_error")
+_CANNOT_START = (PROXY_UNREACHABLE, REDIS_UNREACHABLE, "store_error", ARCHIVE_ERROR)
 _TRY_AGAIN_LATER = (MIRROR_UNREACHABLE, REDIS_LOST)
 
 

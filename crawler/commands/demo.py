@@ -5,6 +5,9 @@ mirror on 127.0.0.1 behind a recording SOCKS5 proxy that stands in for Tor.
 Then it runs the real ``mirror`` spider against it and reports what the proxy
 saw. Takes the ``crawl`` options (``-O pages.jsonl``, ``-s NAME=VALUE``). It is an
 entry point too: ``scrapy demo`` works in any folder, with the project's settings.
+
+The demo archives what it fetches (``WARC_DIR``, ``demo-warc/`` unless set; ``-s
+WARC_DIR=`` turns it off), as a crawl does with ``-s WARC_DIR=dir``.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from __future__ import annotations
 import argparse
 
 from scrapy.commands import BaseRunSpiderCommand
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.cli import project_settings
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, build_site, hosts_asked
 from crawler.spiders.mirror import MirrorSpider
+
+DEMO_WARC_DIR = "demo-warc"
 
 
 class Command(BaseRunSpiderCommand):
@@ -36,6 +42,8 @@ class Command(BaseRunSpiderCommand):
         with MirrorServer(site, delay=opts.delay) as server, RecordingSocks5Server(server.address) as proxy:
             self.settings.set("ONION_PROXY", proxy.url, priority="cmdline")
             self.settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+            if (self.settings.getpriority("WARC_DIR") or 0) < SETTINGS_PRIORITIES["cmdline"]:
+                self.settings.set("WARC_DIR", DEMO_WARC_DIR, priority="cmdline")
             assert self.crawler_process
             self.crawler_process.crawl(MirrorSpider, start_urls=f"http://{MIRROR_V3}/", **opts.spargs)
             self.crawler_process.start()
@@ -45,3 +53,6 @@ class Command(BaseRunSpiderCommand):
                 f"connections, to {sorted(hosts_asked(proxy))}, {names} by name and "
                 f"{len(proxy.requests) - names} by address"
             )
+            if self.settings["WARC_DIR"]:
+                warc = self.settings["WARC_DIR"]
+                print(f"archived as WARC in {warc}/; for ReplayWeb.page: scrapy wacz -o demo.wacz --warc {warc}")

@@ -226,6 +226,14 @@ class Store:
             )
         ]
 
+    def answered_pages(self) -> Iterator[tuple[str, str, str, str]]:
+        """``(url, fetched_at, title, text)`` of every page answered with a 2xx, by URL:
+        the pages a WACZ lists (:mod:`crawler.archive.wacz`). Streamed from the cursor."""
+        yield from self.db.execute(
+            "SELECT url, fetched_at, COALESCE(title, ''), COALESCE(text, '') FROM pages "
+            "WHERE status BETWEEN 200 AND 299 ORDER BY url"
+        )
+
     def done_urls(self) -> set[str]:
         """Canonical URLs answered for good (see :func:`is_transient`), and their aliases."""
         urls = {url for (url,) in self.db.execute(f"SELECT url FROM pages p WHERE {_FINAL.format(t='p')}")}
