@@ -4,6 +4,7 @@ check and index, wacz validate, a real pywb replaying the capture)."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import signal
@@ -188,6 +189,7 @@ def test_wacz_without_warc_files_is_one_clear_error(archived, tmp_path):
 
 ARTICLE = "/2016/12/05/world/a.html"
 ARTICLE_COPY = "/2016/12/05/world/b.html"  # the same payload at another address, linked from ARTICLE only
+BROKEN = "/2016/12/05/world/c.html"  # the connection breaks in the middle of the body
 
 
 class WireServer(socketserver.ThreadingTCPServer):
@@ -210,7 +212,11 @@ class WireServer(socketserver.ThreadingTCPServer):
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass
                 self.server.request_lines.append(line)  # type: ignore[attr-defined]
-                self.wfile.write(answer(line.split()[1]))
+                target = line.split()[1]
+                if target == BROKEN:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n<html><body>half")
+                    return
+                self.wfile.write(answer(target))
 
     @property
     def address(self) -> tuple[str, int]:
@@ -226,7 +232,10 @@ def article_html() -> bytes:
 
 
 def home_html() -> bytes:
-    return (f'<html><head><title>Home</title></head><body><a href="{ARTICLE}?page=2">a</a></body></html>').encode()
+    return (
+        f'<html><head><title>Home</title></head><body><a href="{ARTICLE}?page=2">a</a><a href="{BROKEN}">c</a>'
+        "</body></html>"
+    ).encode()
 
 
 def answer(target: str) -> bytes:
@@ -295,6 +304,14 @@ def test_the_request_record_is_the_request_as_sent(wire_crawl):
     assert request.http_headers.get_header("Proxy-Authorization") is None
     response_id = header(request, "WARC-Concurrent-To")
     assert any(header(r, "WARC-Record-ID") == response_id for r in records)
+
+
+def test_a_fetch_that_broke_off_leaves_no_record(wire_crawl):
+    _, crawl, records, request_lines = wire_crawl
+    assert f"GET {BROKEN} HTTP/1.1" in request_lines
+    assert not [r for r in records if header(r, "WARC-Target-URI") in (f"{ONION}{BROKEN}", f"{NYT}{BROKEN}")]
+    [failed] = {item["url"]: item for item in crawl.items if item["url"] == f"{NYT}{BROKEN}"}.values()
+    assert failed["status"] is None  # recorded as a failure (transient: a resumed crawl fetches it again)
 
 
 def test_an_identical_payload_at_another_address_is_a_revisit(wire_crawl):
@@ -433,3 +450,19 @@ def test_an_unusable_warc_dir_stops_the_crawl_with_one_message(tmp_path):
         crawl = run_crawl(tmp_path, proxy.url, settings={"WARC_DIR": str(tmp_path / "a-file" / "warc")})
     assert crawl.returncode == 1
     assert "Cannot archive in WARC_DIR" in crawl.stderr and "Traceback" not in crawl.stderr
+
+
+def test_a_second_series_in_the_same_folder_leaves_a_live_file_alone(tmp_path):
+    from warcio.recordbuilder import RecordBuilder
+
+    from crawler.archive.files import WarcFiles
+
+    builder = RecordBuilder(warc_version="1.1")
+    warcinfo = lambda name: builder.create_warcinfo_record(name, {"software": "test"})  # noqa: E731
+    live = WarcFiles(tmp_path, "onion-crawl", 10**9, warcinfo)
+    live.write(builder.create_warc_record("urn:x", "resource", payload=io.BytesIO(b"x"), length=1))
+    [open_file] = tmp_path.glob(f"*{OPEN_SUFFIX}")
+    WarcFiles(tmp_path, "onion-crawl", 10**9, warcinfo).close()  # another worker starting
+    assert open_file.exists()  # not taken for a killed run's
+    live.close()
+    assert not list(tmp_path.glob(f"*{OPEN_SUFFIX}")) and warcio_check(tmp_path).returncode == 0

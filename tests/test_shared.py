@@ -5,8 +5,10 @@ import pickle
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import redis
@@ -16,6 +18,7 @@ from crawler.samplemirror.localredis import LocalRedis, free_port
 from tests.crawling import article_fetches, crawl_command, read_items, run_crawl, run_scrapy
 
 PASSWORD = "s3cret-test-pw"
+BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,8 @@ def stored_urls(path) -> list[str]:
 def test_two_workers_share_one_crawl(tmp_path, shared, redis_url):
     site = build_site()
     # Two requests in flight per worker: the shared queue fills up, and both workers take from it.
-    settings = {"CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
+    # Both archive into one WARC_DIR: each writes a series of its own.
+    settings = {"CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "WARC_DIR": str(tmp_path / "warc")}
     with MirrorServer(site, delay=0.1) as server, RecordingSocks5Server(server.address) as proxy:
         workers = start_workers(tmp_path, proxy.url, redis_url, 2, settings)
         ends = wait_all(workers)
@@ -89,6 +93,14 @@ def test_two_workers_share_one_crawl(tmp_path, shared, redis_url):
 
     merged = run_scrapy(tmp_path, "merge", "-o", "merged.sqlite3", "worker1.sqlite3", "worker2.sqlite3")
     assert merged.returncode == 0, merged.stderr
+    series = {path.name.rsplit("-", 1)[1] for path in (tmp_path / "warc").glob("*.warc.gz")}
+    assert len(series) == 2  # one per worker
+    packed = run_scrapy(tmp_path, "wacz", "-o", "shared.wacz", "--warc", "warc", "-s", "STORE_PATH=merged.sqlite3")
+    assert packed.returncode == 0, packed.stderr
+    validate = subprocess.run(
+        [BIN / "wacz", "validate", "-f", tmp_path / "shared.wacz"], capture_output=True, text=True
+    )
+    assert validate.returncode == 0, validate.stdout
     with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
         single_dir = tmp_path / "single"
         single_dir.mkdir()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import weakref
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,19 +36,19 @@ from crawler.archive.records import HttpExchange, WarcRecordBuilder, payload_dig
 from crawler.exceptions import ArchiveError
 
 if TYPE_CHECKING:
+    from scrapy import Request
     from scrapy.crawler import Crawler
 
     from crawler.items import Page
     from crawler.url.plan import MirrorPlan
 
-__all__ = ["ARCHIVE_ERROR", "Archive", "Capture", "CAPTURE"]
+__all__ = ["ARCHIVE_ERROR", "Archive", "Capture"]
 
 logger = logging.getLogger(__name__)
 
 ARCHIVE_ERROR = "archive_error"  # the finish reason when WARC_DIR cannot be used
 # WACZ (frictionless) resource names allow only these: the prefix is part of every file name.
 _FILE_NAME_PART = re.compile(r"[a-z0-9.-]+")
-CAPTURE = "warc_capture"  # request.meta key: the Capture of the response
 _DEDUP_STATUSES = range(200, 300)  # only successful payloads are worth a revisit
 _WARC_1_1 = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
@@ -71,6 +72,9 @@ class Archive:
         self.crawler = crawler
         self.builder = WarcRecordBuilder()
         self._files: WarcFiles | None = None
+        # The capture of each request's response, for the spider middleware. Not in request.meta:
+        # a retry or a redirect copies the meta into a new request, which a shared crawl sends to Redis.
+        self.captures: weakref.WeakKeyDictionary[Request, Capture] = weakref.WeakKeyDictionary()
         crawler.signals.connect(self.open, signal=signals.spider_opened)
         crawler.signals.connect(self.close, signal=signals.spider_closed)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.http import Response
 
-from crawler.archive.archive import CAPTURE, Archive
+from crawler.archive.archive import Archive
 from crawler.archive.records import HttpExchange
 from crawler.outage import PROBE
 
@@ -43,7 +43,7 @@ class WarcCaptureMiddleware:
         if request.meta.get(PROBE):
             return response
         truncated = "dataloss" in response.flags
-        request.meta[CAPTURE] = self.archive.capture(response.url, exchange, response.body, truncated)
+        self.archive.captures[request] = self.archive.capture(response.url, exchange, response.body, truncated)
         return response
 
 

@@ -12,7 +12,9 @@ with one ``write``. A process killed mid-write can still leave a partial last
 record (the kernel may stop a large write at a page boundary), so a series opened
 on a ``WARC_DIR`` that holds ``.open`` files from a killed run first cuts each one
 back to its last complete record and renames it: every file then reads cleanly up
-to its end, and the new run writes new files.
+to its end, and the new run writes new files. A writer holds an exclusive lock
+(``flock``) on its ``.open`` file, which the kernel drops when the process dies, so
+the files of other live workers sharing the folder are told apart and left alone.
 
 Identical payloads: each response's payload digest is remembered, with the record
 that holds it, in ``digests-HOST.txt`` beside the files (one line per payload, so a
@@ -23,6 +25,7 @@ revisit that refers to the first.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import secrets
@@ -69,7 +72,7 @@ class WarcFiles:
         self._size = 0
         self.folder.mkdir(parents=True, exist_ok=True)
         for path in sorted(self.folder.glob(f"*.warc.gz{OPEN_SUFFIX}")):
-            _close_abandoned(path)
+            _close_if_abandoned(path)
         self.payloads: dict[str, Stored] = _read_digests(self.folder)
         self._digests = open(self.folder / f"digests-{self.host}.txt", "a", encoding="utf-8")  # noqa: SIM115
 
@@ -120,7 +123,12 @@ class WarcFiles:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
         name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self.host}.warc.gz"
         self._path = self.folder / f"{name}{OPEN_SUFFIX}"
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        # Created under another name and locked before it is an .open file, so that no other
+        # process of a shared WARC_DIR takes it for one a killed run left.
+        creating = self._path.with_name(f"{self._path.name}.new")
+        self._fd = os.open(creating, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        creating.rename(self._path)
         self._size = 0
         buffer = BytesIO()
         WarcWriter(buffer, gzip=True).write_record(self._warcinfo(name))
@@ -131,8 +139,8 @@ class WarcFiles:
         if self._fd is None or self._path is None:
             return
         os.fsync(self._fd)
-        os.close(self._fd)
         self._path.rename(self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX)))
+        os.close(self._fd)  # and with it the lock
         self._fd = self._path = None
 
 
@@ -164,15 +172,22 @@ def complete_length(path: Path) -> int:
     return good
 
 
-def _close_abandoned(path: Path) -> None:
-    """A file left open by a killed run: cut to its last complete record, and close it."""
-    size = path.stat().st_size
-    good = complete_length(path)
-    if good < size:
-        with open(path, "r+b") as file:
+def _close_if_abandoned(path: Path) -> None:
+    """A file left open by a killed run (no live process holds its lock): cut it to its
+    last complete record, and close it. A file another live worker writes is left alone."""
+    with open(path, "r+b") as file:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a live writer's
+        size = path.stat().st_size
+        good = complete_length(path)
+        if good < size:
             file.truncate(good)
-        logger.warning("%s: cut an incomplete last record (%d bytes) left by a stopped crawl", path.name, size - good)
-    path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX)))
+            logger.warning(
+                "%s: cut an incomplete last record (%d bytes) left by a stopped crawl", path.name, size - good
+            )
+        path.rename(path.with_name(path.name.removesuffix(OPEN_SUFFIX)))
 
 
 def _read_digests(folder: Path) -> dict[str, Stored]:

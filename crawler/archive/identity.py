@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive.archive import CAPTURE, Archive
+from crawler.archive.archive import Archive
 from crawler.items import Page
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class WarcIdentityMiddleware:
             yield item
 
     def _identify(self, response: Response, item: Any) -> None:
-        capture = getattr(response, "meta", {}).get(CAPTURE)
+        request = getattr(response, "request", None)
+        capture = self.archive.captures.get(request) if request is not None else None
         if isinstance(item, Page) and capture is not None and item.fetched_url == capture.uri:
             self.archive.identify(capture, item, response.meta.get("via"))
