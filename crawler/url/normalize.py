@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from ipaddress import IPv6Address
 from urllib.parse import quote, quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
@@ -45,6 +46,7 @@ __all__ = [
     "Explanation",
     "InvalidUrl",
     "Normalizer",
+    "check_base",
     "default_normalizer",
     "explain_url",
     "is_absolute_http",
@@ -158,6 +160,14 @@ class Normalizer:
     def _run(self, url: str, base: str | None, log: list[Change] | None) -> str:
         if not isinstance(url, str):
             raise InvalidUrl(f"a URL must be a str, not {type(url).__name__}")
+        try:
+            return self._steps(url, base, log)
+        except InvalidUrl:
+            raise
+        except ValueError as exc:  # urllib's, w3lib's, a lone surrogate's UnicodeEncodeError
+            raise InvalidUrl(f"cannot normalize {url!r}: {exc}") from None
+
+    def _steps(self, url: str, base: str | None, log: list[Change] | None) -> str:
         text = _absolute(url, base, log)
         try:
             parts = urlsplit(text)
@@ -242,9 +252,39 @@ def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
     if not text:
         raise InvalidUrl("empty URL")
     if base is not None and not is_absolute_http(text):
-        joined = urljoin(base.strip(_C0_AND_SPACE), text)
+        try:
+            joined = urljoin(check_base(base), text)
+        except InvalidUrl:
+            raise
+        except ValueError as exc:
+            raise InvalidUrl(f"cannot resolve {text!r} against {base!r}: {exc}") from None
         _note(log, "resolve", f"{text} -> {joined}", f"relative to {base}")
         return joined
+    return text
+
+
+@lru_cache(maxsize=256)
+def check_base(base: str) -> str:
+    """``base`` without surrounding whitespace, if it is an absolute http(s) URL that
+    urllib can parse; otherwise :class:`InvalidUrl` naming it.
+
+    >>> check_base(" http://example.com/a ")
+    'http://example.com/a'
+    >>> check_base("http://[::1")
+    Traceback (most recent call last):
+    ...
+    crawler.url.normalize.InvalidUrl: bad base URL 'http://[::1': Invalid IPv6 URL
+    """
+    if not isinstance(base, str):
+        raise InvalidUrl(f"a base URL must be a str, not {type(base).__name__}")
+    text = base.strip(_C0_AND_SPACE)
+    try:
+        text.encode("utf-8")
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise InvalidUrl(f"bad base URL {base!r}: {exc}") from None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.netloc:
+        raise InvalidUrl(f"bad base URL {base!r}: not an absolute http(s) URL")
     return text
 
 
@@ -260,8 +300,7 @@ def _host_and_port(url: str, scheme: str, netloc: str, log: list[Change] | None)
         _note(log, "userinfo", f"dropped {userinfo}@", "credentials are not identity")
     host, port = _split_port(url, netloc)
     original = host
-    # An IPv6 literal is only lower-cased: w3lib normalizes the address itself.
-    host = host.lower() if host.startswith("[") else _clean_host(url, host)
+    host = _bracketed_host(url, host) if host.startswith("[") else _clean_host(url, host)
     if host != original and log is not None:
         _note(log, "host", f"{original} -> {host}", "lower case, IDNA, no trailing dot")
     if port == _DEFAULT_PORTS[scheme]:
@@ -279,6 +318,23 @@ def _split_port(url: str, netloc: str) -> tuple[str, int | None]:
     if not port_text.isascii() or not port_text.isdigit() or int(port_text) > 65535:
         raise InvalidUrl(f"bad port {port_text!r} in {url!r}")
     return host, int(port_text)
+
+
+def _bracketed_host(url: str, host: str) -> str:
+    """An IP literal in w3lib's form: an IPv6 address compressed (RFC 5952, as w3lib's
+    ``canonicalize_url`` writes it: ``str(ipaddress.ip_address(...))`` of the lower-cased
+    host), an IPvFuture literal (``[v1.x]``) lower-cased; anything else is invalid.
+
+    >>> _bracketed_host("", "[2001:0DB8:0000:0000:0000:0000:0000:0001]"), _bracketed_host("", "[::0:1]")
+    ('[2001:db8::1]', '[::1]')
+    """
+    inner = host[1:-1].lower() if host.endswith("]") else ""
+    if inner.startswith("v"):
+        return f"[{inner}]"
+    try:
+        return f"[{IPv6Address(inner)}]"
+    except ValueError:
+        raise InvalidUrl(f"bad IPv6 address {host!r} in {url!r}") from None
 
 
 def _clean_host(url: str, host: str) -> str:
