@@ -148,6 +148,10 @@ def test_site_hosts_take_the_site_scheme():
             "https://static01.nyt.com/i.jpg?auto=webp&quality=75",
         ),
         ("https://www.nytimes.com/a?utm%5Fsource=x&a=1", "https://www.nytimes.com/a?a=1"),
+        # the case rule of the lists that strip each name (rules/global.toml)
+        ("https://example.com/a?UTM_SOURCE=x&id=5", "https://example.com/a?id=5"),
+        ("https://example.com/a?FbClId=x&GCLID=y&id=5", "https://example.com/a?id=5"),
+        ("https://example.com/a?MSCLKID=x&msclkid=y", "https://example.com/a?MSCLKID=x"),
         ("https://www.nytimes.com/a?pgType=x&emcx=1", "https://www.nytimes.com/a?emcx=1"),
         (
             "https://example.com/?game=1&gallery=2&global=3&refresh=4",
