@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv6Address
-from urllib.parse import quote, quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
 
@@ -65,7 +65,15 @@ _HOST_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _PLAIN_PATH_RE = re.compile(r"/[A-Za-z0-9\-._~!$'()*,:@/]*")
 _PLAIN_QUERY_PART_RE = re.compile(r"[A-Za-z0-9\-._~]*")
 _ESCAPED_QUERY_PART_RE = re.compile(r"(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*")
-_NESTED_URL_RE = re.compile(r"https?://", re.IGNORECASE)
+_ONION_RE = re.compile("onion", re.IGNORECASE | re.ASCII)
+# The head of a URL nested in a query value, as it is written there (raw or %-encoded):
+# scheme, "://", userinfo, an onion host and its port, up to the path, query or fragment.
+_NESTED_HEAD_RE = re.compile(
+    r"(?P<scheme>https?)(?P<sep>(?::|%3A)(?:/|%2F)(?:/|%2F))"
+    r"(?P<userinfo>(?:[^/?#@%]|%(?!40)[0-9A-F]{2})*(?:@|%40))?"
+    r"(?P<host>[A-Z0-9.-]+\.onion)(?P<port>(?::|%3A)[0-9]*)?(?=$|[/?#]|%2F|%3F|%23)",
+    re.IGNORECASE | re.ASCII,
+)
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
@@ -225,24 +233,33 @@ class Normalizer:
                 if log is not None:
                     _note(log, "query", f"removed {name}", f"{_file(site)} tracking: {rule}")
                 continue
-            if value and ("onion" in value or "ONION" in value):
-                piece = self._map_nested(piece, name, eq, value, log)
+            if value and _ONION_RE.search(value):
+                piece = self._map_nested(piece, name, value, log)
             kept.append(piece)
         return kept
 
-    def _map_nested(self, piece: str, name: str, eq: str, value: str, log: list[Change] | None) -> str:
-        """Map a mirror URL nested in a parameter value (``redirect_uri=...``)."""
-        nested = unquote_plus(value)
-        if not _NESTED_URL_RE.match(nested):
+    def _map_nested(self, piece: str, name: str, value: str, log: list[Change] | None) -> str:
+        """A URL nested in a parameter value (``redirect_uri=...``, a share link's ``url=``)
+        is kept byte for byte, whatever its host, except that a known mirror's
+        ``scheme://host`` becomes the site's scheme and canonical host (its port is kept,
+        unless the scheme changed): the same link found on the clearnet page and on the
+        mirror page gives the same URL."""
+        match = _NESTED_HEAD_RE.match(value)
+        if match is None:
             return piece
-        try:
-            mapped = self._run(nested, None, None)
-        except InvalidUrl:
+        host = match["host"].lower()
+        mapped, _ = self._map_mirror(host, None, None)
+        if mapped == host:
             return piece
-        if mapped == nested:
-            return piece
-        _note(log, "query", f"{name}: nested {nested} -> {mapped}", "nested URL")
-        return f"{quote(name, safe='')}{eq}{quote(mapped, safe='')}"
+        site = self.rules.site_for_host(mapped)
+        written, userinfo = match["scheme"], match["userinfo"] or ""
+        scheme = site.scheme if site is not None else written.lower()
+        if scheme == written.lower():
+            nested = f"{written}{match['sep']}{userinfo}{mapped}{match['port'] or ''}"
+        else:  # a mirror served on http: the site's scheme, and a port that was the mirror's
+            nested = f"{scheme}{match['sep']}{userinfo}{mapped}"
+        _note(log, "query", f"{name}: nested {match.group(0)} -> {nested}", "nested URL: mirror host mapped")
+        return f"{piece.partition('=')[0]}={nested}{value[match.end() :]}"
 
 
 def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
