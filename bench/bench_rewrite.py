@@ -1,3 +1,4 @@
+# ruff: noqa: B023, E501, SIM105, SIM905 - closures are timed within their own loop iteration
 """Benchmark rewrite_text on real-page-like documents and normalize_url per URL class, each side
 by side with w3lib (and courlan where it applies), in one run.
 

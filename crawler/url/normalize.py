@@ -37,8 +37,6 @@ from functools import lru_cache
 from ipaddress import IPv6Address
 from urllib.parse import quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
 
-from w3lib.url import canonicalize_url
-
 # w3lib's own path steps (w3lib 2.5, private names): canonicalize_url does these to a path,
 # after parsing the whole URL again. Calling them on the path alone gives the same path at
 # a third of the cost; the differential property test (tests/test_properties.py) holds us to it.
@@ -49,6 +47,7 @@ from w3lib.url import (  # type: ignore[attr-defined]
     _quote_into,
     _remove_dot_segments,
     _unquotepath,
+    canonicalize_url,
 )
 
 from crawler.url.rules import Mirror, Rules, Site, load_rules
