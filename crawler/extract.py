@@ -23,6 +23,8 @@ __all__ = ["Article", "extract_article"]
 
 _BYLINE_PREFIX = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b)\s*")
+# A str can hold a lone surrogate (text decoded with "surrogateescape"); lxml cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # trafilatura logs every page it finds too short; that is a fallback here, not news.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -40,6 +42,8 @@ class Article:
 
 def extract_article(html: str, url: str) -> Article:
     """Extract the article of ``html`` (fetched as ``url``, its canonical URL)."""
+    if html and _SURROGATE.search(html):
+        html = _SURROGATE.sub("\ufffd", html)
     selector = Selector(text=html or "<html></html>")
     try:
         document = trafilatura.bare_extraction(

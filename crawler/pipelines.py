@@ -44,17 +44,37 @@ class ArticlePipeline:
         raw_html = page.get("html")
         if not raw_html:
             return item
+        # On the reactor thread: measured, a worker thread made the crawl slower (GIL).
+        # Two parts, each on its own: one that fails costs the page only that part.
+        failed: dict[str, str] = {}
         try:
-            # On the reactor thread: measured, a worker thread made the crawl slower (GIL).
-            self._clean(page, raw_html)
-        except Exception:  # noqa: BLE001 - one odd page must not cost the page its record
-            logger.exception("Could not clean %s; stored without text and HTML", page.get("url"))
-            # Never keep HTML that was not rewritten: it is full of mirror hosts.
-            page["html"] = ""
+            self._extract(page, raw_html)
+        except Exception as exc:  # noqa: BLE001 - one odd page must not cost the page its record
+            failed["text"] = f"{type(exc).__name__}: {exc}"
             page["text"] = ""
+        try:
+            page["html"] = self.rewriter.rewrite(raw_html, base=page["fetched_url"])
+        except Exception as exc:  # noqa: BLE001 - e.g. an InvalidUrl fetched_url
+            failed["html"] = f"{type(exc).__name__}: {exc}"
+            page["html"] = ""  # never keep HTML that was not rewritten: it is full of mirror hosts
+        if page.get("text") or page.get("html"):
+            page["content_hash"] = hashlib.sha256(
+                (page.get("text") or page["html"]).encode("utf-8", "surrogatepass")
+            ).hexdigest()
+        if failed:
+            kept = [part for part in ("text", "html") if part not in failed]
+            logger.warning(
+                "Could not clean %s (%s); stored %s",
+                page.get("url"),
+                "; ".join(f"{part}: {why}" for part, why in failed.items()),
+                f"with its {' and '.join(kept)} only" if kept else "without text and HTML",
+            )
+            extra = page.get("extra")
+            if isinstance(extra, dict):
+                extra["clean_failed"] = failed
         return item
 
-    def _clean(self, page: ItemAdapter, raw_html: str) -> None:
+    def _extract(self, page: ItemAdapter, raw_html: str) -> None:
         article = extract_article(raw_html, page["url"])
         page["title"] = article.title or page.get("title") or ""
         page["authors"] = article.authors
@@ -62,8 +82,6 @@ class ArticlePipeline:
         page["section"] = article.section
         page["language"] = article.language
         page["text"] = article.text
-        page["html"] = self.rewriter.rewrite(raw_html, base=page["fetched_url"])
-        page["content_hash"] = hashlib.sha256((article.text or page["html"]).encode()).hexdigest()
 
 
 class StorePipeline:

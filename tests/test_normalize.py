@@ -148,6 +148,10 @@ def test_site_hosts_take_the_site_scheme():
             "https://static01.nyt.com/i.jpg?auto=webp&quality=75",
         ),
         ("https://www.nytimes.com/a?utm%5Fsource=x&a=1", "https://www.nytimes.com/a?a=1"),
+        # the case rule of the lists that strip each name (rules/global.toml)
+        ("https://example.com/a?UTM_SOURCE=x&id=5", "https://example.com/a?id=5"),
+        ("https://example.com/a?FbClId=x&GCLID=y&id=5", "https://example.com/a?id=5"),
+        ("https://example.com/a?MSCLKID=x&msclkid=y", "https://example.com/a?MSCLKID=x"),
         ("https://www.nytimes.com/a?pgType=x&emcx=1", "https://www.nytimes.com/a?emcx=1"),
         (
             "https://example.com/?game=1&gallery=2&global=3&refresh=4",
@@ -246,3 +250,28 @@ def test_fetch_url_round_trips():
 def test_fetch_url_refuses_an_unknown_mirror():
     with pytest.raises(ValueError, match="not a known mirror"):
         fetch_url(CANONICAL, "nytimes3xbfgragx")
+
+
+BBC_V3 = "www.bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5kgwwn6aucdccrad.onion"
+
+
+@pytest.mark.parametrize(
+    "clearnet",
+    [
+        "https://www.facebook.com/dialog/share?app_id=1&link=https%3A%2F%2Fwww.bbc.com%2Fnews%2Fnewsbeat-50470672%3FSThisFB",
+        "https://twitter.com/intent/tweet?url=https%3A%2F%2Fwww.bbc.com%2Fnews%2Fa%3Fat_medium%3DRSS%26b%3D&text=x",
+        "https://example.com/share?u=https://www.bbc.com/news/a&v=1",
+        "https://example.com/share?u=https%3a%2f%2fwww.bbc.com%3A443%2F",
+    ],
+)
+def test_a_nested_url_gets_the_same_treatment_on_the_mirror_page(clearnet):
+    mirror = clearnet.replace("www.bbc.com", BBC_V3)
+    assert normalize_url(mirror) == normalize_url(clearnet)
+    assert "onion" not in normalize_url(mirror)
+
+
+def test_a_nested_url_is_kept_byte_for_byte_but_its_mirror_host():
+    url = f"https://x.example/?u=http%3A%2F%2F{V2}%3A8080%2Fa%3Fsmid%3D1%26b"
+    assert normalize_url(url) == "https://x.example/?u=https%3A%2F%2Fwww.nytimes.com%2Fa%3Fsmid%3D1%26b"
+    lookalike = "https://x.example/?u=http%3A%2F%2Fwww.nytimes3xbfgragx.onion%2Fa"
+    assert normalize_url(lookalike) == lookalike

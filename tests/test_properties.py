@@ -1,5 +1,9 @@
 """Property tests: normalize_url over open-ended URLs."""
 
+import re
+from ipaddress import IPv6Address
+from urllib.parse import quote, urlsplit
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from w3lib.url import canonicalize_url
@@ -113,3 +117,87 @@ def w3lib_settled(url: str) -> str:
     while (again := canonicalize_url(canonical)) != canonical:
         canonical = again
     return canonical
+
+
+# -- rewrite_text never raises; nested URLs; IPv6 -------------------------------------------
+
+any_text = st.text(alphabet=st.characters(codec=None, categories=None), max_size=300)  # surrogates too
+url_soup = st.lists(
+    st.one_of(
+        any_text,
+        st.sampled_from(
+            [
+                "http://",
+                "https://",
+                "//x]y/",
+                "[::1",
+                "%2F",
+                "\\u002F",
+                "\\/",
+                "&amp;",
+                ".onion",
+                "nytimes3xbfgragh",
+                "www.nytimes3xbfgragh.onion",
+                '<a href="',
+                '">',
+                "\ud800",
+                "?a=",
+                "https%3A%2F%2F",
+            ]
+        ),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(any_text, url_soup), st.sampled_from([None, "http://www.nytimes3xbfgragh.onion/a/b"]))
+@example('<p>Hello</p><a href="//x]y/">x</a>', "http://www.nytimes3xbfgragh.onion/")
+@example("\ud800 http://a/\ud800 <a href='\udce9'>", "http://example.com/")
+def test_rewrite_text_never_raises_on_any_str(text, base):
+    assert isinstance(rewrite_text(text, base), str)
+
+
+SITE_HOSTS = {  # canonical host -> a mirror host of it (rules/*.toml)
+    "www.nytimes.com": "www.nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd.onion",
+    "static01.nyt.com": "static01.graylady3jvrrxbe.onion",
+    "www.bbc.com": "www.bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5kgwwn6aucdccrad.onion",
+    "www.theguardian.com": "www.guardian2zotagl6tmjucg3lrhxdk4dw3lhbqnkvvkywawy3oqfoprid.onion",
+}
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    urls(hosts=list(SITE_HOSTS)),
+    st.sampled_from(["https://twitter.com/intent/tweet", "https://example.com/share", "https://www.nytimes.com/auth"]),
+    st.sampled_from(["url", "link", "redirect_uri", "u"]),
+    st.booleans(),
+    st.sampled_from(["", "&text=hi", "&via=x&utm_source=y"]),
+)
+def test_a_nested_url_gets_the_same_treatment_wherever_it_was_found(nested, outer, name, encoded, rest):
+    host = next(h for h in SITE_HOSTS if h in nested.lower())
+    nested = nested.replace(nested[: nested.index("//") + 2], "https://", 1)  # as the site's pages link it
+    as_mirror = re.sub(re.escape(host), SITE_HOSTS[host], nested, flags=re.IGNORECASE)  # EOTK's rewrite
+    value = (lambda u: quote(u, safe="")) if encoded else (lambda u: u.replace("&", "%26").replace("#", "%23"))
+    clearnet_url = f"{outer}?{name}={value(nested)}{rest}"
+    mirror_url = f"{outer}?{name}={value(as_mirror)}{rest}"
+    assert normalize_url(mirror_url) == normalize_url(clearnet_url)
+    assert rewrite_text(f'<a href="{mirror_url}">') == rewrite_text(f'<a href="{clearnet_url}">')
+
+
+@settings(max_examples=500)
+@given(
+    st.ip_addresses(v=6),
+    st.sampled_from(["exploded", "compressed", "upper"]),
+    st.sampled_from(["", ":8080"]),
+    st.sampled_from(["/", "/a/b", "/a?b=1"]),
+)
+@example(IPv6Address("::1"), "exploded", "", "/")
+def test_ipv6_hosts_agree_with_w3lib(address, form, port, tail):
+    text = address.exploded if form == "exploded" else str(address)
+    if form == "upper":
+        text = address.exploded.upper()
+    url = f"http://[{text}]{port}{tail}"
+    ours = urlsplit(normalize_url(url)).netloc
+    assert ours == urlsplit(canonicalize_url(url)).netloc
+    assert rewrite_text(f"see {url} ok") == f"see {normalize_url(url)} ok"

@@ -4,7 +4,9 @@ import json
 import re
 from pathlib import Path
 
-from crawler.url.normalize import default_normalizer
+import pytest
+
+from crawler.url.normalize import InvalidUrl, default_normalizer, normalize_url
 from crawler.url.rewrite import rewrite_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -93,3 +95,41 @@ def test_saved_mirror_page_comes_out_clean():
     # prose is byte-for-byte the same once the URLs are taken out
     url = re.compile(r"\S*(?:https?:|onion|nytimes\.com|nyt\.com)\S*", re.IGNORECASE)
     assert url.sub("URL", out) == url.sub("URL", page)
+
+
+# -- never raises on text; a bad base is an InvalidUrl naming it
+
+
+def test_a_malformed_link_is_left_as_it_was():
+    base = f"http://{V2}/a"
+    assert rewrite_text('<p>Hello</p><a href="//x]y/">x</a>', base) == '<p>Hello</p><a href="//x]y/">x</a>'
+    html = f'<a href="//x]y/">x</a><a href="/b?smid=1">b</a> http://[::1/ http://{V2}/c?rref=1'
+    assert rewrite_text(html, base) == (
+        '<a href="//x]y/">x</a><a href="https://www.nytimes.com/b">b</a> http://[::1/ https://www.nytimes.com/c'
+    )
+
+
+def test_lone_surrogates_are_left_as_they_were():
+    for text in ("http://example.com/\ud800", '<a href="/\udce9">', "http://ex.com/?a=\ud800", "\ud800 http://"):
+        assert rewrite_text(text, base=f"http://{V2}/") == text
+
+
+def test_a_bad_base_is_an_invalid_url_naming_it():
+    for base in ("http://[::1", "not a url", "ftp://example.com/", "http://ex\ud800.com/"):
+        with pytest.raises(InvalidUrl, match="bad base URL") as info:
+            rewrite_text('<a href="/x">x</a>', base)
+        assert repr(base) in str(info.value)
+    with pytest.raises(InvalidUrl, match="bad base URL 'http://\\[::1'"):
+        normalize_url("/x", base="http://[::1")
+
+
+def test_ipv6_hosts_in_w3lib_form():
+    assert rewrite_text("see http://[::0:1]/a and http://[2001:0DB8:0000:0000:0000:0000:0000:0001]:8080/") == (
+        "see http://[::1]/a and http://[2001:db8::1]:8080/"
+    )
+
+
+def test_onion_hosts_in_any_ascii_case_but_no_unicode_lookalike():
+    assert rewrite_text("WWW.NYTIMES3XBFGRAGH.ONION and nytimes3xbfgragh.oNiOn") == "WWW.nytimes.com and nytimes.com"
+    kelvin = "bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5\u212agwwn6aucdccrad.onion"  # K is U+212A, not k
+    assert rewrite_text(kelvin) == kelvin

@@ -141,3 +141,54 @@ def test_nyt_article_shapes_of_today():
     assert nyt.is_article_path("/athletic/5934567/2024/11/25/some-story/")
     assert nyt.is_article_path("/interactive/2024/11/05/us/elections/results-president.html")
     assert not nyt.is_article_path("/athletic/")
+
+
+def test_tracking_names_match_in_the_case_their_lists_match():
+    rules = load_rules()
+    tracking = rules.global_tracking
+    # ClearURLs (any case): utm_*, fbclid...
+    assert tracking.matches("UTM_SOURCE") == "utm_* (any case)"
+    assert tracking.matches("Utm_Medium") == "utm_* (any case)"
+    assert tracking.matches("FBCLID") == "fbclid (any case)"
+    assert tracking.matches("fbclid") == "fbclid"
+    # AdGuard and Brave only (exact case)
+    assert tracking.matches("msclkid") == "msclkid" and tracking.matches("MSCLKID") is None
+    assert tracking.matches("hsCtaTracking") == "hsCtaTracking" and tracking.matches("hsctatracking") is None
+    # ASCII case only: no Unicode folding ("ſ" is not "s")
+    assert tracking.matches("utm_ſource") == "utm_*" and tracking.matches("UTM_\u017fOURCE") == "utm_* (any case)"
+    assert tracking.matches("fbclıd") is None
+    guardian = rules.site("guardian").tracking
+    assert guardian.matches("INTCMP") == "INTCMP" and guardian.matches("intcmp") is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "problem"),
+    [
+        (
+            lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nparams_any_case = ["Ref2"]'),
+            "tracking.params_any_case",
+            "ASCII lower case",
+        ),
+        (
+            lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nparams_any_case = ["ref"]'),
+            "tracking.params_any_case",
+            "also in tracking.params",
+        ),
+        (
+            lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nprefixes_any_case = ["a&b"]'),
+            "tracking.prefixes_any_case",
+            "not a parameter name",
+        ),
+        (
+            lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nkeep = ["UTM_X"]'),
+            "tracking.keep",
+            "global.toml strips it (utm_* (any case))",
+        ),
+    ],
+)
+def test_bad_any_case_rules_name_file_key_and_problem(rules_dir, edit, key, problem):
+    path = write(rules_dir, "example.toml", edit(GOOD_SITE.format(onion=V3)))
+    with pytest.raises(RuleError) as info:
+        load_rules(rules_dir)
+    assert (info.value.path, info.value.key) == (str(path), key)
+    assert problem in info.value.problem

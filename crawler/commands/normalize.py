@@ -41,7 +41,10 @@ class Command(ProjectCommand):
             self.fail(f"bad rules: {exc}")
             return
         if opts.text:
-            self._rewrite_stdin(normalizer, opts.base)
+            try:
+                self._rewrite_stdin(normalizer, opts.base)
+            except InvalidUrl as exc:  # a bad --base; the text itself never fails
+                self.fail(str(exc))
             return
         lines = args if args else _stdin_lines()
         failed = 0

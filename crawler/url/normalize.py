@@ -34,9 +34,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import quote, quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
+from ipaddress import IPv6Address
+from urllib.parse import quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
 
-from w3lib.url import canonicalize_url
+# w3lib's own path steps (w3lib 2.5, private names): canonicalize_url does these to a path,
+# after parsing the whole URL again. Calling them on the path alone gives the same path at
+# a third of the cost; the differential property test (tests/test_properties.py) holds us to it.
+from w3lib.url import (  # type: ignore[attr-defined]
+    _PATH_SAFE_CHARS,
+    _PATH_SAFEST_CHARS,
+    _quote,
+    _quote_into,
+    _remove_dot_segments,
+    _unquotepath,
+    canonicalize_url,
+)
 
 from crawler.exceptions import InvalidUrl, NoMirror
 from crawler.url.rules import Mirror, Rules, Site, load_rules
@@ -46,6 +58,7 @@ __all__ = [
     "Explanation",
     "InvalidUrl",
     "Normalizer",
+    "check_base",
     "default_normalizer",
     "explain_url",
     "is_absolute_http",
@@ -64,7 +77,15 @@ _HOST_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _PLAIN_PATH_RE = re.compile(r"/[A-Za-z0-9\-._~!$'()*,:@/]*")
 _PLAIN_QUERY_PART_RE = re.compile(r"[A-Za-z0-9\-._~]*")
 _ESCAPED_QUERY_PART_RE = re.compile(r"(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*")
-_NESTED_URL_RE = re.compile(r"https?://", re.IGNORECASE)
+_ONION_RE = re.compile("onion", re.IGNORECASE | re.ASCII)
+# The head of a URL nested in a query value, as it is written there (raw or %-encoded):
+# scheme, "://", userinfo, an onion host and its port, up to the path, query or fragment.
+_NESTED_HEAD_RE = re.compile(
+    r"(?P<scheme>https?)(?P<sep>(?::|%3A)(?:/|%2F)(?:/|%2F))"
+    r"(?P<userinfo>(?:[^/?#@%]|%(?!40)[0-9A-F]{2})*(?:@|%40))?"
+    r"(?P<host>[A-Z0-9.-]+\.onion)(?P<port>(?::|%3A)[0-9]*)?(?=$|[/?#]|%2F|%3F|%23)",
+    re.IGNORECASE | re.ASCII,
+)
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
@@ -155,6 +176,14 @@ class Normalizer:
     def _run(self, url: str, base: str | None, log: list[Change] | None) -> str:
         if not isinstance(url, str):
             raise InvalidUrl(f"a URL must be a str, not {type(url).__name__}")
+        try:
+            return self._steps(url, base, log)
+        except InvalidUrl:
+            raise
+        except ValueError as exc:  # urllib's, w3lib's, a lone surrogate's UnicodeEncodeError
+            raise InvalidUrl(f"cannot normalize {url!r}: {exc}") from None
+
+    def _steps(self, url: str, base: str | None, log: list[Change] | None) -> str:
         text = _absolute(url, base, log)
         try:
             parts = urlsplit(text)
@@ -212,24 +241,33 @@ class Normalizer:
                 if log is not None:
                     _note(log, "query", f"removed {name}", f"{_file(site)} tracking: {rule}")
                 continue
-            if value and ("onion" in value or "ONION" in value):
-                piece = self._map_nested(piece, name, eq, value, log)
+            if value and _ONION_RE.search(value):
+                piece = self._map_nested(piece, name, value, log)
             kept.append(piece)
         return kept
 
-    def _map_nested(self, piece: str, name: str, eq: str, value: str, log: list[Change] | None) -> str:
-        """Map a mirror URL nested in a parameter value (``redirect_uri=...``)."""
-        nested = unquote_plus(value)
-        if not _NESTED_URL_RE.match(nested):
+    def _map_nested(self, piece: str, name: str, value: str, log: list[Change] | None) -> str:
+        """A URL nested in a parameter value (``redirect_uri=...``, a share link's ``url=``)
+        is kept byte for byte, whatever its host, except that a known mirror's
+        ``scheme://host`` becomes the site's scheme and canonical host (its port is kept,
+        unless the scheme changed): the same link found on the clearnet page and on the
+        mirror page gives the same URL."""
+        match = _NESTED_HEAD_RE.match(value)
+        if match is None:
             return piece
-        try:
-            mapped = self._run(nested, None, None)
-        except InvalidUrl:
+        host = match["host"].lower()
+        mapped, _ = self._map_mirror(host, None, None)
+        if mapped == host:
             return piece
-        if mapped == nested:
-            return piece
-        _note(log, "query", f"{name}: nested {nested} -> {mapped}", "nested URL")
-        return f"{quote(name, safe='')}{eq}{quote(mapped, safe='')}"
+        site = self.rules.site_for_host(mapped)
+        written, userinfo = match["scheme"], match["userinfo"] or ""
+        scheme = site.scheme if site is not None else written.lower()
+        if scheme == written.lower():
+            nested = f"{written}{match['sep']}{userinfo}{mapped}{match['port'] or ''}"
+        else:  # a mirror served on http: the site's scheme, and a port that was the mirror's
+            nested = f"{scheme}{match['sep']}{userinfo}{mapped}"
+        _note(log, "query", f"{name}: nested {match.group(0)} -> {nested}", "nested URL: mirror host mapped")
+        return f"{piece.partition('=')[0]}={nested}{value[match.end() :]}"
 
 
 def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
@@ -239,9 +277,39 @@ def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
     if not text:
         raise InvalidUrl("empty URL")
     if base is not None and not is_absolute_http(text):
-        joined = urljoin(base.strip(_C0_AND_SPACE), text)
+        try:
+            joined = urljoin(check_base(base), text)
+        except InvalidUrl:
+            raise
+        except ValueError as exc:
+            raise InvalidUrl(f"cannot resolve {text!r} against {base!r}: {exc}") from None
         _note(log, "resolve", f"{text} -> {joined}", f"relative to {base}")
         return joined
+    return text
+
+
+@lru_cache(maxsize=256)
+def check_base(base: str) -> str:
+    """``base`` without surrounding whitespace, if it is an absolute http(s) URL that
+    urllib can parse; otherwise :class:`InvalidUrl` naming it.
+
+    >>> check_base(" http://example.com/a ")
+    'http://example.com/a'
+    >>> check_base("http://[::1")
+    Traceback (most recent call last):
+    ...
+    crawler.url.normalize.InvalidUrl: bad base URL 'http://[::1': Invalid IPv6 URL
+    """
+    if not isinstance(base, str):
+        raise InvalidUrl(f"a base URL must be a str, not {type(base).__name__}")
+    text = base.strip(_C0_AND_SPACE)
+    try:
+        text.encode("utf-8")
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise InvalidUrl(f"bad base URL {base!r}: {exc}") from None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.netloc:
+        raise InvalidUrl(f"bad base URL {base!r}: not an absolute http(s) URL")
     return text
 
 
@@ -257,8 +325,7 @@ def _host_and_port(url: str, scheme: str, netloc: str, log: list[Change] | None)
         _note(log, "userinfo", f"dropped {userinfo}@", "credentials are not identity")
     host, port = _split_port(url, netloc)
     original = host
-    # An IPv6 literal is only lower-cased: w3lib normalizes the address itself.
-    host = host.lower() if host.startswith("[") else _clean_host(url, host)
+    host = _bracketed_host(url, host) if host.startswith("[") else _clean_host(url, host)
     if host != original and log is not None:
         _note(log, "host", f"{original} -> {host}", "lower case, IDNA, no trailing dot")
     if port == _DEFAULT_PORTS[scheme]:
@@ -278,6 +345,23 @@ def _split_port(url: str, netloc: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
+def _bracketed_host(url: str, host: str) -> str:
+    """An IP literal in w3lib's form: an IPv6 address compressed (RFC 5952, as w3lib's
+    ``canonicalize_url`` writes it: ``str(ipaddress.ip_address(...))`` of the lower-cased
+    host), an IPvFuture literal (``[v1.x]``) lower-cased; anything else is invalid.
+
+    >>> _bracketed_host("", "[2001:0DB8:0000:0000:0000:0000:0000:0001]"), _bracketed_host("", "[::0:1]")
+    ('[2001:db8::1]', '[::1]')
+    """
+    inner = host[1:-1].lower() if host.endswith("]") else ""
+    if inner.startswith("v"):
+        return f"[{inner}]"
+    try:
+        return f"[{IPv6Address(inner)}]"
+    except ValueError:
+        raise InvalidUrl(f"bad IPv6 address {host!r} in {url!r}") from None
+
+
 def _clean_host(url: str, host: str) -> str:
     host = host.lower().rstrip(".")
     if not host.isascii():
@@ -293,9 +377,12 @@ def _clean_host(url: str, host: str) -> str:
 def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: list[Change] | None) -> str:
     path = path or "/"
     before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
-    query = _plain_query(pairs) if _is_plain_path(path) else None
-    if query is not None:
-        canonical = f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
+    query = _plain_query(pairs)
+    out_path: str | None = path
+    if query is not None and not _is_plain_path(path):
+        out_path = _w3lib_path(path)
+    if query is not None and out_path is not None:
+        canonical = f"{scheme}://{netloc}{out_path}?{query}" if query else f"{scheme}://{netloc}{out_path}"
     else:
         # The "#" ends the URL where it ended: w3lib strips trailing spaces otherwise.
         canonical = canonicalize_url(f"{before}#")
@@ -304,6 +391,17 @@ def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: 
     if log is not None and canonical != before:
         _note(log, "canonical form", f"{before} -> {canonical}", "w3lib canonicalize_url conventions")
     return canonical
+
+
+def _w3lib_path(path: str) -> str | None:
+    """The path as w3lib's canonicalize_url writes it, or None when only w3lib itself
+    will do (``;`` params, a stray ``%`` whose result needs a fixed point)."""
+    if ";" in path or ("%" in path and _STRAY_PERCENT_RE.search(path)):
+        return None
+    safe = bytearray()
+    _quote_into(path.encode(), safe, _PATH_SAFEST_CHARS)
+    out: str = _quote(_unquotepath(safe.decode()), _PATH_SAFE_CHARS).decode()
+    return _remove_dot_segments(out) if out.startswith("/") else out
 
 
 def _fixed_point(url: str) -> str:

@@ -24,16 +24,19 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from crawler.url.normalize import InvalidUrl, Normalizer, default_normalizer, is_absolute_http
+from crawler.url.normalize import Normalizer, check_base, default_normalizer, is_absolute_http
 
 __all__ = ["Rewriter", "rewrite_text"]
 
 _SLASH = r"(?:/|\\/|\\u002[fF])"
 _URL_CHARS = r"""[^\s"'<>`{}|\\^\[\]()]"""
-# An absolute URL, possibly JSON-escaped; ends at whitespace, quotes, brackets. The loop is
+# An absolute URL, possibly JSON-escaped (an IPv6 host in brackets allowed); ends at
+# whitespace, quotes, brackets. The loop is
 # unrolled (runs of plain characters between escapes) and starts with a literal, which
 # lets the regex engine skip ahead fast: this scan is most of rewrite_text's time.
-_URL_BODY = rf"""{_SLASH}{_SLASH}{_URL_CHARS}*(?:(?:\\/|\\u00[0-9a-fA-F]{{2}}){_URL_CHARS}*)*"""
+_URL_BODY = (
+    rf"""{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_URL_CHARS}*(?:(?:\\/|\\u00[0-9a-fA-F]{{2}}){_URL_CHARS}*)*"""
+)
 _URL_RE = re.compile(rf"https?:{_URL_BODY}")
 _URL_ANY_CASE_RE = re.compile(rf"[hH][tT][tT][pP][sS]?:{_URL_BODY}")
 # One literal-led pattern per attribute is far faster than one alternation.
@@ -45,6 +48,11 @@ _TRAILING_PUNCT = ".,;:!?*_"
 _MEMO_SIZE = 1 << 16
 _ENTITY_STOPS = ("&quot;", "&lt;", "&gt;", "&#34;", "&#39;", "&apos;")
 _NOT_FETCHABLE = ("#", "mailto:", "javascript:", "data:", "tel:", "about:")
+# The host-name pass: ".onion" not followed by a host character, ASCII only (so no
+# Unicode case folding: a Kelvin sign is not a "k"); the label before it is looked up.
+_ONION_SUFFIX_RE = re.compile(r"\.onion(?![a-z0-9-])", re.IGNORECASE | re.ASCII)
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_ESCAPED_SLASHES = ("%2f", "%2F", "u002f", "u002F")
 
 
 class Rewriter:
@@ -52,20 +60,25 @@ class Rewriter:
 
     def __init__(self, normalizer: Normalizer | None = None) -> None:
         self.normalizer = normalizer or default_normalizer()
-        self._host_re = _mirror_host_regex(self.normalizer)
+        # Exact known mirror labels (lower case) -> the canonical domain they stand for.
+        self._domains = {m.onion: m.domain for m in self.normalizer.rules.mirrors}
         # The same URL text recurs across a site's pages (navigation, related links).
         self._memo: dict[str, str] = {}
 
     def rewrite(self, text: str, base: str | None = None) -> str:
-        """``text`` with every URL canonical (see the module docstring)."""
+        """``text`` with every URL canonical (see the module docstring).
+
+        Never raises on ``text``: a link that cannot be read stays as it was. A ``base``
+        that is not an absolute http(s) URL raises :class:`~crawler.url.normalize.InvalidUrl` naming it.
+        """
         if base is not None:
-            replace = self._attribute_replacer(base)
+            replace = self._attribute_replacer(check_base(base))
             for attribute in _ATTR_RES:
                 text = attribute.sub(replace, text)
         any_case = "HTTP" in text or "Http" in text
         text = (_URL_ANY_CASE_RE if any_case else _URL_RE).sub(self._replace_url, text)
-        if self._host_re is not None and (".onion" in text or ".ONION" in text or ".Onion" in text):
-            text = self._host_re.sub(self._replace_host, text)
+        if self._domains:
+            text = self._map_hosts(text)
         return text
 
     def _replace_url(self, match: re.Match[str]) -> str:
@@ -82,7 +95,7 @@ class Rewriter:
         decoded, escapes = _unescape(url)
         try:
             canonical = self.normalizer.normalize(decoded)
-        except InvalidUrl:
+        except ValueError:  # InvalidUrl, and anything else a link too odd to read raises
             return raw
         return _escape(canonical, escapes) + tail
 
@@ -98,7 +111,7 @@ class Rewriter:
             decoded, escapes = _unescape(value)
             try:
                 canonical = self.normalizer.normalize(decoded, base)
-            except InvalidUrl:
+            except ValueError:
                 return match.group(0)
             start, end = match.span(group)
             whole = match.group(0)
@@ -107,9 +120,34 @@ class Rewriter:
 
         return replace
 
-    def _replace_host(self, match: re.Match[str]) -> str:
-        mirror = self.normalizer.rules.mirror_for_label(match.group(1).lower())
-        return mirror.domain if mirror is not None else match.group(0)
+    def _map_hosts(self, text: str) -> str:
+        """Map the known mirror host names left outside URLs (bare, protocol-relative,
+        after ``%2F`` or ``\\u002F``): one fast scan for ``.onion`` (ASCII, any case), then
+        an exact look-up of the 56- or 16-character label before it. A label glued to
+        letters, digits or ``-`` on its left is another onion (a lookalike), except right
+        after an escaped slash."""
+        pieces: list[str] = []
+        last = 0
+        domains = self._domains
+        for match in _ONION_SUFFIX_RE.finditer(text):
+            end = match.start()
+            for length in (56, 16):
+                start = end - length
+                if start < last:
+                    continue
+                label = text[start:end]
+                if not label.isascii() or (domain := domains.get(label.lower())) is None:
+                    continue
+                if start and text[start - 1] in _LABEL_CHARS and not text.endswith(_ESCAPED_SLASHES, 0, start):
+                    continue
+                pieces.append(text[last:start])
+                pieces.append(domain)
+                last = match.end()
+                break
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
 
 def _split_tail(raw: str) -> tuple[str, str]:
@@ -145,24 +183,15 @@ def _escape(url: str, escapes: tuple[str, ...]) -> str:
     return url
 
 
-def _mirror_host_regex(normalizer: Normalizer) -> re.Pattern[str] | None:
-    labels = sorted((m.onion for m in normalizer.rules.mirrors), key=len, reverse=True)
-    if not labels:
-        return None
-    # A label glued to letters or digits on its left is another onion (a lookalike),
-    # except right after an escaped slash (%2F, \u002F).
-    return re.compile(
-        rf"(?:(?<![A-Za-z0-9-])|(?<=%2[fF])|(?<=u002[fF]))({'|'.join(labels)})\.onion(?![A-Za-z0-9-])",
-        re.IGNORECASE,
-    )
-
-
 @lru_cache(maxsize=1)
 def _default_rewriter() -> Rewriter:
     return Rewriter()
 
 
 def rewrite_text(text: str, base: str | None = None, *, normalizer: Normalizer | None = None) -> str:
-    """Return ``text`` with every URL in canonical form (see the module docstring)."""
+    """Return ``text`` with every URL in canonical form (see the module docstring).
+
+    Never raises on ``text``; a bad ``base`` raises :class:`~crawler.url.normalize.InvalidUrl`.
+    """
     rewriter = _default_rewriter() if normalizer is None else Rewriter(normalizer)
     return rewriter.rewrite(text, base)

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 GLOBAL_FILE = "global.toml"
+# Lists ignore ASCII case only (JavaScript's "i" flag, Firefox's ToLowerCase): "ſ" is not "s".
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 # Only the bundled Public Suffix List snapshot: a rules check never goes online.
 _TLD_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -47,17 +49,37 @@ _TLD_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 @dataclass(frozen=True)
 class ParamRule:
-    """Query parameter names to strip: exact names, prefixes, anchored patterns."""
+    """Query parameter names to strip: exact names, prefixes, anchored patterns.
+
+    ``names`` and ``prefixes`` match in the case written (as AdGuard's ``$removeparam=name``
+    and Brave's query filter do); ``any_case_names`` and ``any_case_prefixes`` (stored lower
+    case) match ASCII names in any case (as ClearURLs' rules, applied with the ``i`` flag,
+    and Firefox's query stripping, which lower-cases the name, do).
+
+    >>> rule = ParamRule(names=frozenset({"pgType"}), any_case_prefixes=("utm_",))
+    >>> rule.matches("UTM_SOURCE"), rule.matches("utm_source"), rule.matches("pgtype")
+    ('utm_* (any case)', 'utm_*', None)
+    """
 
     names: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
     kept: frozenset[str] = frozenset()  # ``keep``: part of a page's identity here, never stripped
+    any_case_names: frozenset[str] = frozenset()
+    any_case_prefixes: tuple[str, ...] = ()
 
     def matches(self, name: str) -> str | None:
         """Return a description of the rule that strips ``name``, or None."""
         if name in self.names:
             return name
+        if self.any_case_names or self.any_case_prefixes:
+            lowered = name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+            note = "" if lowered == name else " (any case)"
+            if lowered in self.any_case_names:
+                return lowered + note
+            for prefix in self.any_case_prefixes:
+                if lowered.startswith(prefix):
+                    return f"{prefix}*{note}"
         for prefix in self.prefixes:
             if name.startswith(prefix):
                 return f"{prefix}*"
@@ -67,7 +89,7 @@ class ParamRule:
         return None
 
     def __bool__(self) -> bool:
-        return bool(self.names or self.prefixes or self.patterns)
+        return bool(self.names or self.prefixes or self.patterns or self.any_case_names or self.any_case_prefixes)
 
 
 @dataclass(frozen=True)
@@ -223,6 +245,8 @@ _MIRROR_KEYS = {"onion": str, "domain": str, "note": str, "source": str}
 _TRACKING_KEYS = {
     "params": list,
     "prefixes": list,
+    "params_any_case": list,
+    "prefixes_any_case": list,
     "patterns": list,
     "keep": list,
     "sources": list,
@@ -256,15 +280,25 @@ def _parse_global(path: Path, data: dict[str, Any]) -> ParamRule:
 
 def _parse_tracking(path: Path, table: Mapping[str, Any]) -> ParamRule:
     _check_table(path, "tracking.", table, _TRACKING_KEYS)
-    for key in ("params", "prefixes"):
+    for key in ("params", "prefixes", "params_any_case", "prefixes_any_case"):
         for item in table.get(key, []):
             if not item or item != item.strip() or "&" in item or "=" in item:
                 raise RuleError(path, f"tracking.{key}", f"{item!r} is not a parameter name")
+    for key in ("params_any_case", "prefixes_any_case"):
+        for item in table.get(key, []):
+            if not item.isascii() or item != item.lower():
+                raise RuleError(path, f"tracking.{key}", f"{item!r}: write any-case names in ASCII lower case")
+    for exact, any_case in (("params", "params_any_case"), ("prefixes", "prefixes_any_case")):
+        both = sorted({i.lower() for i in table.get(exact, [])} & set(table.get(any_case, [])))
+        if both:
+            raise RuleError(path, f"tracking.{any_case}", f"{both[0]!r} is also in tracking.{exact}: list it once")
     rule = ParamRule(
         names=frozenset(table.get("params", [])),
         prefixes=tuple(table.get("prefixes", [])),
         patterns=tuple(_compile(path, "tracking.patterns", p) for p in table.get("patterns", [])),
         kept=frozenset(table.get("keep", [])),
+        any_case_names=frozenset(table.get("params_any_case", [])),
+        any_case_prefixes=tuple(table.get("prefixes_any_case", [])),
     )
     _check_kept(path, rule, rule, "this file")
     return rule

@@ -1,0 +1,241 @@
+# ruff: noqa: B023, E501, SIM105, SIM905 - closures are timed within their own loop iteration
+"""Benchmark rewrite_text on real-page-like documents and normalize_url per URL class, each side
+by side with w3lib (and courlan where it applies), in one run.
+
+Run as ``python bench/bench_rewrite.py [--quick]`` from the project root (the ``bench`` extra).
+
+1. ``rewrite_text`` in MB/s (UTF-8) on the NYT, BBC and Guardian article pages of
+   ``tests/fixtures/realpages`` (clearnet, and as their EOTK mirrors serve them): cold (a
+   fresh Normalizer and Rewriter, so every URL is new) and warm (the same rewriter again).
+   The w3lib contestant does the same scan and calls ``canonicalize_url`` on every URL found
+   (cold: no memo; warm: a dict memo), without mapping or stripping anything.
+2. ``normalize_url`` per URL class, its cache off (``Normalizer(cache_size=0)``), against
+   w3lib's ``canonicalize_url`` and courlan's ``normalize_url`` on the same URLs (URLs/s).
+
+Every figure is the best of ``REPEATS`` runs timed with ``time.perf_counter``; a ratio is
+a speed ratio (above 1.0: the project is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import platform
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import courlan  # noqa: E402
+from w3lib.url import canonicalize_url  # noqa: E402
+
+from crawler.url import rewrite as rewrite_mod  # noqa: E402
+from crawler.url.normalize import Normalizer  # noqa: E402
+from crawler.url.rewrite import Rewriter  # noqa: E402
+from crawler.url.rules import load_rules  # noqa: E402
+
+REPEATS = 5
+PAGES_DIR = ROOT / "tests" / "fixtures" / "realpages"
+
+
+def load_make_pages():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("make_pages", PAGES_DIR / "make_pages.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def best(run: Callable[[], object], setup: Callable[[], object] | None = None) -> float:
+    result = float("inf")
+    for _ in range(REPEATS):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        run()
+        result = min(result, time.perf_counter() - start)
+    return result
+
+
+# -- 1. rewrite_text ----------------------------------------------------------------------
+
+
+def documents() -> dict[str, list[tuple[str, str]]]:
+    make_pages = load_make_pages()
+    clearnet, mirror = [], []
+    for name, base in make_pages.PAGES.items():
+        text = (PAGES_DIR / name).read_text(encoding="utf-8")
+        clearnet.append((text, base))
+        mirror.append((make_pages.eotk_mirror(text), make_pages.eotk_mirror(base)))
+    return {"clearnet pages": clearnet, "EOTK mirror pages": mirror}
+
+
+def w3lib_rewriter() -> Callable[[str, bool], str]:
+    """The floor a plain w3lib user gets: the same URL scan, canonicalize_url on each URL."""
+    memo: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        raw = match.group(0)
+        try:
+            return canonicalize_url(raw)
+        except ValueError:
+            return raw
+
+    def replace_memo(match: re.Match[str]) -> str:
+        raw = match.group(0)
+        out = memo.get(raw)
+        if out is None:
+            out = memo[raw] = replace(match)
+        return out
+
+    def rewrite(text: str, warm: bool) -> str:
+        return rewrite_mod._URL_RE.sub(replace_memo if warm else replace, text)
+
+    return rewrite
+
+
+def bench_rewrite(rows: list[tuple[str, str, str]]) -> None:
+    rules = load_rules()
+    for label, docs in documents().items():
+        megabytes = sum(len(text.encode("utf-8", "surrogatepass")) for text, _ in docs) / 1e6
+        holder: list[Rewriter] = []
+
+        def fresh() -> None:
+            holder[:] = [Rewriter(Normalizer(rules))]
+
+        def run() -> None:
+            for text, base in docs:
+                holder[0].rewrite(text, base)
+
+        cold = best(run, fresh)
+        warm = best(run)  # the last fresh rewriter, now warm
+        w3 = w3lib_rewriter()
+        w3_cold = best(lambda: [w3(text, False) for text, _ in docs])
+        w3_warm = best(lambda: [w3(text, True) for text, _ in docs])
+        rows.append((f"1. rewrite_text, {label} ({len(docs)} pages, {megabytes:.2f} MB)", "", ""))
+        rows.append(
+            ("  project, cold", f"{megabytes / cold:,.1f} MB/s", f"vs w3lib scan+canonicalize {w3_cold / cold:.2f}x")
+        )
+        rows.append(("  project, warm", f"{megabytes / warm:,.1f} MB/s", f"vs w3lib with a memo {w3_warm / warm:.2f}x"))
+        rows.append(("  w3lib scan + canonicalize_url, cold", f"{megabytes / w3_cold:,.1f} MB/s", ""))
+        rows.append(("  w3lib scan + canonicalize_url, warm", f"{megabytes / w3_warm:,.1f} MB/s", ""))
+
+
+# -- 2. normalize_url per URL class ----------------------------------------------------------
+
+WORDS = "aleppo syria rebels city election court climate market china europe police school film".split()
+V3 = "www.nytimesn7cgmftshazwhfgzm37qxb44r64ytbb2dj3x62d2lljsciiyd.onion"
+BBC_V3 = "www.bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5kgwwn6aucdccrad.onion"
+
+
+def url_classes(n: int) -> dict[str, list[str]]:
+    rng = random.Random(1)
+
+    def slug(k: int) -> str:
+        return "-".join(rng.choice(WORDS) for _ in range(k))
+
+    def article(host: str) -> str:
+        return f"https://{host}/2024/{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/world/{slug(5)}.html"
+
+    classes: dict[str, Callable[[], str]] = {
+        "ASCII, other host": lambda: (
+            f"https://example.com/{slug(2)}/{slug(3)}?id={rng.randint(1, 999)}&q={rng.choice(WORDS)}"
+        ),
+        "non-ASCII path": lambda: (
+            f"https://de.example.org/wiki/{rng.choice(['Zürich', 'São_Paulo', 'café', '東京'])}/{slug(3)}"
+        ),
+        "%-encoded path": lambda: (
+            f"https://example.net/wiki/{rng.choice(['caf%C3%A9', '%E2%9C%93', 'a%20b', '%7euser'])}/{slug(3)}?q=a%2Fb"
+        ),
+        "share link, nested clearnet URL": lambda: (
+            "https://twitter.com/intent/tweet?url="
+            + quote(article("www.nytimes.com") + "?smid=tw-share", safe="")
+            + f"&text={quote(slug(4))}&via=nytimes"
+        ),
+        "share link, nested mirror URL": lambda: (
+            "https://www.facebook.com/dialog/share?app_id=1&href="
+            + quote(f"https://{BBC_V3}/news/{slug(2)}-{rng.randint(10**7, 10**8)}?SThisFB", safe="")
+        ),
+        "IPv6 host": lambda: (
+            f"http://[2001:0DB8:{rng.randint(0, 9999):04x}:0000:0000:0000:0000:0001]:8080/{slug(2)}?a={rng.randint(1, 9)}"
+        ),
+        "tracking (clearnet)": lambda: (
+            article("www.nytimes.com")
+            + f"?action=click&module=RelatedLinks&pgtype=Article&utm_source={rng.choice(WORDS)}&UTM_MEDIUM=x"
+        ),
+        "mirror + tracking": lambda: (
+            article(V3).replace("https", "http")
+            + f"?rref=collection%2F{slug(2)}&region=Footer&contentPlacement={rng.randint(1, 9)}"
+        ),
+    }
+    out: dict[str, list[str]] = {}
+    for name, make in classes.items():
+        seen: dict[str, None] = {}
+        for _ in range(n * 20):
+            if len(seen) == n:
+                break
+            seen[make()] = None
+        out[name] = list(seen)
+    return out
+
+
+def bench_normalize(rows: list[tuple[str, str, str]], n: int) -> None:
+    project = Normalizer(load_rules(), cache_size=0).normalize
+    rows.append((f"2. normalize_url per URL class (up to {n:,} distinct URLs each, no cache)", "", ""))
+
+    def courlan_normalize(url: str) -> str:
+        return courlan.normalize_url(url)
+
+    for name, urls in url_classes(n).items():
+        n = len(urls)
+        times = {}
+        for contestant, fn in (("project", project), ("w3lib", canonicalize_url), ("courlan", courlan_normalize)):
+
+            def run(fn: Callable[[str], object] = fn) -> None:
+                for url in urls:
+                    try:
+                        fn(url)
+                    except ValueError:
+                        pass
+
+            times[contestant] = best(run)
+        rows.append(
+            (
+                f"  {name}",
+                f"{n / times['project']:,.0f} URLs/s",
+                f"project/w3lib {times['w3lib'] / times['project']:.2f}x, "
+                f"project/courlan {times['courlan'] / times['project']:.2f}x "
+                f"(w3lib {n / times['w3lib']:,.0f}, courlan {n / times['courlan']:,.0f} URLs/s)",
+            )
+        )
+
+
+def main() -> None:
+    global REPEATS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and URLs")
+    args = parser.parse_args()
+    if args.quick:
+        REPEATS = 2
+    n = 1_000 if args.quick else 5_000
+    print(
+        f"Python {platform.python_version()}, w3lib {version('w3lib')}, courlan {version('courlan')}, "
+        f"best of {REPEATS}, code in {ROOT}"
+    )
+    rows: list[tuple[str, str, str]] = []
+    bench_rewrite(rows)
+    bench_normalize(rows, n)
+    width = max(len(r[0]) for r in rows) + 2
+    for name, figure, ratio in rows:
+        print(f"{name:<{width}}{figure:>16}  {ratio}" if figure else name)
+
+
+if __name__ == "__main__":
+    main()
