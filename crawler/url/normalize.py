@@ -298,7 +298,7 @@ def check_base(base: str) -> str:
     >>> check_base("http://[::1")
     Traceback (most recent call last):
     ...
-    crawler.url.normalize.InvalidUrl: bad base URL 'http://[::1': Invalid IPv6 URL
+    crawler.exceptions.InvalidUrl: bad base URL 'http://[::1': Invalid IPv6 URL
     """
     if not isinstance(base, str):
         raise InvalidUrl(f"a base URL must be a str, not {type(base).__name__}")

@@ -69,7 +69,7 @@ class Rewriter:
         """``text`` with every URL canonical (see the module docstring).
 
         Never raises on ``text``: a link that cannot be read stays as it was. A ``base``
-        that is not an absolute http(s) URL raises :class:`~crawler.url.normalize.InvalidUrl` naming it.
+        that is not an absolute http(s) URL raises :class:`~crawler.exceptions.InvalidUrl` naming it.
         """
         if base is not None:
             replace = self._attribute_replacer(check_base(base))
@@ -191,7 +191,7 @@ def _default_rewriter() -> Rewriter:
 def rewrite_text(text: str, base: str | None = None, *, normalizer: Normalizer | None = None) -> str:
     """Return ``text`` with every URL in canonical form (see the module docstring).
 
-    Never raises on ``text``; a bad ``base`` raises :class:`~crawler.url.normalize.InvalidUrl`.
+    Never raises on ``text``; a bad ``base`` raises :class:`~crawler.exceptions.InvalidUrl`.
     """
     rewriter = _default_rewriter() if normalizer is None else Rewriter(normalizer)
     return rewriter.rewrite(text, base)
