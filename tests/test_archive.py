@@ -466,3 +466,30 @@ def test_a_second_series_in_the_same_folder_leaves_a_live_file_alone(tmp_path):
     assert open_file.exists()  # not taken for a killed run's
     live.close()
     assert not list(tmp_path.glob(f"*{OPEN_SUFFIX}")) and warcio_check(tmp_path).returncode == 0
+
+
+def test_a_response_another_download_handler_fetched_is_archived_with_what_scrapy_knows(tmp_path):
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.archive.archive import Archive
+    from crawler.archive.capture import WarcCaptureMiddleware
+
+    settings = {"WARC_DIR": str(tmp_path), "WARC_PREFIX": "onion-crawl", "WARC_MAX_SIZE": 10**9}
+    crawler = get_crawler(settings_dict=settings)
+    crawler._apply_settings()
+    archive = Archive.of(crawler)
+    archive.open()
+    request = Request(f"{ONION}/a.html?x=1")
+    body = b"<html><title>A</title></html>"
+    headers = {"Set-Cookie": ["a=1", "b=2"], "Content-Type": "text/html"}
+    response = HtmlResponse(request.url, status=404, headers=headers, body=body, request=request)
+    WarcCaptureMiddleware.from_crawler(crawler).process_response(request, response)
+    archive.close()
+    [stored, sent] = [r for r in read_records(tmp_path) if r.rec_type != "warcinfo"]
+    assert stored.http_headers.statusline == "404 Not Found"  # the standard reason phrase: none was kept
+    assert [v for k, v in stored.http_headers.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
+    assert stored.body == body and archive.captures[request].uri == request.url
+    assert sent.rec_type == "request" and sent.http_headers.statusline == "/a.html?x=1 HTTP/1.1"
+    assert warcio_check(tmp_path).returncode == 0

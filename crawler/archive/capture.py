@@ -14,6 +14,7 @@ no response and leaves no record. Probes of an unreachable mirror are not archiv
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
@@ -50,11 +51,10 @@ class WarcCaptureMiddleware:
 def _exchange_from_scrapy(request: Request, response: Response) -> HttpExchange:
     """What Scrapy knows of an exchange the download handler did not describe (another
     handler): the headers Scrapy set, and the standard reason phrase."""
-    parts = response.url.split("/", 3)
-    target = "/" + (parts[3] if len(parts) > 3 else "")
+    parts = urlsplit(response.url)
     return HttpExchange(
         method=request.method,
-        target=target.split("#", 1)[0],
+        target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
         request_headers=_header_list(request.headers),
         protocol=response.protocol or "HTTP/1.1",
         status=response.status,

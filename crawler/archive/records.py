@@ -161,7 +161,7 @@ class WarcRecordBuilder(RecordBuilder):  # type: ignore[misc]  # warcio has no t
     ) -> ArcWarcRecord:
         """A revisit of ``uri`` whose payload is that of ``refers_to`` (record id, target URI, date)."""
         record_id, target, target_date = refers_to
-        record = self.create_revisit_record(
+        return self.create_revisit_record(
             uri,
             digest,
             target,
@@ -169,7 +169,6 @@ class WarcRecordBuilder(RecordBuilder):  # type: ignore[misc]  # warcio has no t
             http_headers=self.http_headers(exchange),
             warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": record_id},
         )
-        return record
 
     def metadata(self, uri: str, refers_to: str, fields: Iterable[tuple[str, object]], date: str) -> ArcWarcRecord:
         body = warc_fields(fields)
