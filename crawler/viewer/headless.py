@@ -177,6 +177,7 @@ class Chromium:
             {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
             session,
         )
+        self.send("Page.bringToFront", session=session)  # a tab in the background gets few frames
         page.url = Path(path).resolve().as_uri()
         self.send("Page.navigate", {"url": page.url}, session)
         self.wait_event("Page.loadEventFired", session, timeout)

@@ -57,7 +57,7 @@ const vendor = process.argv[2];
 const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
 const pkg = (name) => {
   const entry = lock[`node_modules/${name}`];
-  return { name, version: entry.version, resolved: entry.resolved, integrity: entry.integrity, license: entry.license };
+  return { name, version: entry.version, integrity: entry.integrity, license: entry.license };
 };
 const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(`${vendor}/${file}`)).digest("hex");
 const files = [
