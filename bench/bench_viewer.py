@@ -12,7 +12,8 @@ from the project root, with the ``bench`` extra (websockets, pyvis) and Debian's
 3. open it from disk in headless chromium (:mod:`crawler.viewer.headless`, SwiftShader WebGL, every
    request recorded): time to first render (``performance.now()`` when sigma's constructor has drawn,
    from the start of navigation), to the first painted frame, and to the end of ForceAtlas2; frames
-   per second while the layout runs and while the camera moves afterwards; requests made;
+   per second while the layout runs and while the camera moves afterwards; the time to draw one frame
+   to the end (a pixel read back from each WebGL context); requests made;
 4. the peer: the same graph through pyvis 0.3.2 (``cdn_resources="in_line"``, its defaults
    otherwise: vis-network with physics stabilization), opened in the same browser; time to its first
    drawing (``afterDrawing``, hooked into its page). Its page loads bootstrap from a CDN even so: the
@@ -53,6 +54,12 @@ WORDS = _WORDS.split(" ")
 _FPS = """new Promise(done => { let frames = 0; const until = performance.now() + 2000;
   (function tick() { frames++; if (performance.now() < until) requestAnimationFrame(tick); else done(frames / 2); })();
 })"""
+
+# One frame drawn, to the end: sigma's render, then a pixel read back from each of its WebGL contexts.
+_FRAME = """(() => { const r = viewer.renderer, gls = Object.values(r.webGLContexts), px = new Uint8Array(4);
+  const sync = () => gls.forEach(g => g.readPixels(0, 0, 1, 1, g.RGBA, g.UNSIGNED_BYTE, px));
+  sync(); const t0 = performance.now(); for (let i = 0; i < 3; i++) { r.render(); sync(); }
+  return (performance.now() - t0) / 3; })()"""
 
 
 def synthesize(path: Path, nodes: int, edges: int, rng: random.Random) -> None:
@@ -119,6 +126,7 @@ def measure_viewer(browser: Chromium, html: Path) -> dict[str, Any]:
             "(() => { const c = viewer.renderer.getCamera(); c.animate({ratio: c.ratio / 3}, {duration: 2000}); })()"
         )
         after = tab.evaluate(_FPS, await_promise=True)
+        frame_ms = tab.evaluate(_FRAME)
         timings = tab.evaluate("viewer.timings")
         result = {
             "order": tab.evaluate("[viewer.graph.order, viewer.graph.size]"),
@@ -130,6 +138,7 @@ def measure_viewer(browser: Chromium, html: Path) -> dict[str, Any]:
             "iterations": tab.evaluate("viewer.layout.iterations"),
             "fps_layout": during,
             "fps_after": after,
+            "frame_ms": frame_ms,
             "requests": [url for url in tab.requests if url != tab.url],
             "errors": tab.errors,
         }
@@ -222,10 +231,10 @@ def main() -> None:
     print()
     print(
         "| graph | project: file | written in | first render | first frame | layout done (iterations) "
-        "| fps during / after layout | requests | pyvis: file | pyvis: first drawing "
+        "| fps during / after layout | one frame drawn | requests | pyvis: file | pyvis: first drawing "
         "| pyvis: CDN URLs / other requests |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         peer = row.get("peer") or {}
         drawn = peer.get("first_render_ms")
@@ -234,7 +243,7 @@ def main() -> None:
             f"| {row['nodes']:,} nodes / {row['edges']:,} edges | {row['size'] / 1e6:.2f} MB | {row['write_s']:.2f} s "
             f"| {row['first_render_ms'] / 1000:.2f} s | {row['painted_ms'] / 1000:.2f} s "
             f"| {row['laid_out_ms'] / 1000:.1f} s ({row['iterations']}) "
-            f"| {row['fps_layout']:.0f} / {row['fps_after']:.0f} "
+            f"| {row['fps_layout']:.0f} / {row['fps_after']:.0f} | {row['frame_ms']:.0f} ms "
             f"| {len(row['requests'])} | {row.get('peer_size', 0) / 1e6:.2f} MB | {peer_first} "
             f"| {len(row.get('peer_cdn', []))} / {len(peer.get('requests', []))} |"
         )
@@ -246,7 +255,7 @@ def print_row(row: dict[str, Any], peer_timeout: float) -> None:
         f"JSON parsed at {row['parsed_ms']:.0f} ms, first render {row['first_render_ms']:.0f} ms, "
         f"first frame {row['painted_ms']:.0f} ms, ForceAtlas2 done at {row['laid_out_ms']:.0f} ms "
         f"({row['iterations']} iterations), {row['fps_layout']:.0f} fps during the layout, "
-        f"{row['fps_after']:.0f} after; "
+        f"{row['fps_after']:.0f} after, one frame drawn in {row['frame_ms']:.0f} ms; "
         f"requests besides the file: {row['requests']}; errors: {row['errors']}"
     )
     if "peer" in row:

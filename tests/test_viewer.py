@@ -268,3 +268,17 @@ def test_hostile_text_in_chromium(tmp_path, chromium):
         assert_nothing_left_the_file(tab, chromium)
     finally:
         tab.close()
+
+
+def test_the_vendored_files_are_the_ones_recorded():
+    """vendor/VERSIONS.json names every vendored script, its npm packages (version, integrity) and its SHA-256."""
+    vendor = ROOT / "crawler" / "viewer" / "vendor"
+    files = json.loads((vendor / "VERSIONS.json").read_text())["files"]
+    assert {f["file"] for f in files} == {p.name for p in vendor.glob("*.js")}
+    for entry in files:
+        assert hashlib.sha256((vendor / entry["file"]).read_bytes()).hexdigest() == entry["sha256"], entry["file"]
+        for package in entry["packages"]:
+            assert package["license"] == "MIT" and package["integrity"].startswith("sha512-")
+            assert (vendor / f"LICENSE-{package['name']}.txt").is_file()
+    versions = {p["name"]: p["version"] for f in files for p in f["packages"]}
+    assert versions["sigma"].startswith("3.") and "graphology" in versions

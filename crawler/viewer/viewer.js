@@ -1,5 +1,5 @@
 /* The link graph viewer (crawler/viewer/): graphology holds the graph, sigma.js draws it with WebGL,
- * ForceAtlas2 lays it out in slices of animation frames (no worker: the page's policy allows none).
+ * ForceAtlas2 lays it out in slices on the main thread (no worker: the page's policy allows none).
  * Every string of the data is put in the page with textContent: nothing from it becomes markup.
  * window.viewer exposes the graph, the renderer and the actions (for the tests and the curious). */
 (function () {
@@ -366,37 +366,45 @@
       (layout.done ? ", done" : layout.running ? ", running" : ", stopped");
     $("layout-toggle").textContent = layout.running ? "Stop" : layout.done ? "Run again" : "Resume";
   }
-  // Each frame iterates for a budget, then the frame is drawn with the new positions. Drawing costs
-  // ~1 ms a frame on a GPU, but hundreds on a software one (SwiftShader, a VM): the budget is twice
-  // what the last drawing took (at least 14 ms, at most 1 s), so the layout gets most of the time.
-  var lastStep = 0, budget = 14;
-  function step(now) {
+  // The layout runs in slices of 30 ms on the main thread, yielding between them (a message to itself:
+  // no timer clamping), so input is handled as it comes. It does not wait for frames: on software GL
+  // (SwiftShader, a VM without GPU) a frame can take a second. The new positions go to the graph (and
+  // sigma redraws) at most every ``assignEvery`` ms: three times what the last redraw held the page up,
+  // so that drawing takes at most a quarter of the time, whatever the machine.
+  var lastAssign = 0, assignEvery = 50, sliceEnd = 0;
+  var channel = new MessageChannel();
+  channel.port1.onmessage = step;
+  function step() {
     if (!layout.running) return;
-    if (lastStep) budget = Math.min(1000, Math.max(14, 2 * (now - lastStep - budget)));
     var began = performance.now();
+    if (sliceEnd && began - sliceEnd > 20) assignEvery = Math.min(5000, Math.max(assignEvery, 3 * (began - sliceEnd)));
     do {
       ForceAtlas2.iterate(settings, matrices.nodes, matrices.edges);
       layout.iterations++;
-    } while (performance.now() - began < budget && layout.iterations < layout.maxIterations);
-    lastStep = performance.now();
-    ForceAtlas2.assignLayoutChanges(graph, matrices.nodes, null);
-    if (layout.iterations >= layout.maxIterations) {
+    } while (performance.now() - began < 30 && layout.iterations < layout.maxIterations);
+    var finished = layout.iterations >= layout.maxIterations;
+    if (finished || performance.now() - lastAssign >= assignEvery) {
+      ForceAtlas2.assignLayoutChanges(graph, matrices.nodes, null);
+      lastAssign = performance.now();
+    }
+    if (finished) {
       layout.running = false;
       layout.done = true;
       timings.laidOut = performance.now();
     } else {
-      requestAnimationFrame(step);
+      channel.port2.postMessage(null);
     }
     layoutStatus();
+    sliceEnd = performance.now();
   }
   function startLayout() {
     if (graph.order < 2) { layout.done = true; layoutStatus(); return; }
     if (layout.done) { layout.done = false; layout.iterations = 0; }
     matrices = ForceAtlas2.graphToByteArrays(graph, edgeWeight);
     layout.running = true;
-    lastStep = 0;
+    sliceEnd = 0;
     layoutStatus();
-    requestAnimationFrame(step);
+    channel.port2.postMessage(null);
   }
   function stopLayout() { layout.running = false; layoutStatus(); }
   $("layout-toggle").addEventListener("click", function () { if (layout.running) stopLayout(); else startLayout(); });
