@@ -174,10 +174,15 @@ def pyvis_page(store_path: Path, out: Path) -> tuple[float, list[str]]:
 
 
 def measure_pyvis(browser: Chromium, html: Path, timeout: float) -> dict[str, Any]:
-    tab = browser.open(html, timeout=300)
+    began = time.monotonic()
+    try:
+        tab = browser.open(html, timeout=timeout)  # its script lays out before the load event, at 10k
+    except TimeoutError:
+        browser.send("Target.closeTarget", {"targetId": browser.last_target})
+        return {"first_render_ms": None, "requests": []}
     try:
         try:
-            first = tab.wait_for("window.__firstDraw", timeout=timeout)
+            first = tab.wait_for("window.__firstDraw", timeout=max(1, timeout - (time.monotonic() - began)))
         except TimeoutError:
             first = None
         requests = [url for url in tab.requests if url != tab.url]
@@ -221,13 +226,14 @@ def main() -> None:
                 "write_s": written,
                 **viewer,
             }
+            print_row(row)
             if not args.no_peer:
                 peer_html = Path(folder, f"pyvis{nodes}.html")
                 row["peer_write_s"], row["peer_cdn"] = pyvis_page(store_path, peer_html)
                 row["peer_size"] = peer_html.stat().st_size
                 row["peer"] = measure_pyvis(browser, peer_html, args.peer_timeout)
+                print_peer(row, args.peer_timeout)
             rows.append(row)
-            print_row(row, args.peer_timeout)
     print()
     print(
         "| graph | project: file | written in | first render | first frame | layout done (iterations) "
@@ -249,22 +255,28 @@ def main() -> None:
         )
 
 
-def print_row(row: dict[str, Any], peer_timeout: float) -> None:
+def print_row(row: dict[str, Any]) -> None:
     print(
         f"{row['nodes']} nodes, {row['edges']} edges: {row['size']:,} bytes written in {row['write_s']:.2f} s; "
         f"JSON parsed at {row['parsed_ms']:.0f} ms, first render {row['first_render_ms']:.0f} ms, "
         f"first frame {row['painted_ms']:.0f} ms, ForceAtlas2 done at {row['laid_out_ms']:.0f} ms "
         f"({row['iterations']} iterations), {row['fps_layout']:.0f} fps during the layout, "
         f"{row['fps_after']:.0f} after, one frame drawn in {row['frame_ms']:.0f} ms; "
-        f"requests besides the file: {row['requests']}; errors: {row['errors']}"
+        f"requests besides the file: {row['requests']}; errors: {row['errors']}",
+        flush=True,
     )
-    if "peer" in row:
-        peer = row["peer"]
-        print(
-            f"  pyvis: {row['peer_size']:,} bytes written in {row['peer_write_s']:.2f} s, first drawing "
-            f"{peer['first_render_ms'] if peer['first_render_ms'] else f'none after {peer_timeout:.0f} s'} ms, "
-            f"CDN URLs in its page: {row['peer_cdn']}; requests tried without them: {sorted(set(peer['requests']))[:4]}"
-        )
+
+
+def print_peer(row: dict[str, Any], peer_timeout: float) -> None:
+    peer = row["peer"]
+    first = peer["first_render_ms"]
+    drawn = f"{first:.0f} ms" if first else f"none after {peer_timeout:.0f} s"
+    tried = sorted(set(peer["requests"]))[:4]
+    print(
+        f"  pyvis: {row['peer_size']:,} bytes written in {row['peer_write_s']:.2f} s, first drawing {drawn}, "
+        f"CDN URLs in its page: {row['peer_cdn']}; requests tried without them: {tried}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -204,6 +204,7 @@ def test_the_sample_mirror_in_chromium(whole_crawl, chromium):
     assert result.returncode == 0, result.stderr
     with Store(workdir / "crawl.sqlite3", create=False) as store:
         expected = export_graph(store, workdir / "graph.json")
+        sections = [s for (s,) in store.db.execute("SELECT DISTINCT section FROM pages WHERE section IS NOT NULL")]
     assert (
         result.stdout == f"graph.html: {expected.nodes} nodes, {expected.edges} edges ({expected.dangling} dangling)\n"
     )
@@ -239,6 +240,21 @@ def test_the_sample_mirror_in_chromium(whole_crawl, chromium):
         source = tab.evaluate("viewer.graph.inNeighbors(viewer.state.selected)[0]")
         tab.evaluate("document.querySelector('#panel-body ul li button').click()")
         assert tab.wait_for("viewer.state.selected") == source
+        # Colour by section (its legend appears), filter a kind and a host out (fewer nodes shown).
+        tab.evaluate("document.querySelector('input[name=colour][value=section]').click()")
+        assert tab.evaluate("document.getElementById('sections-box').hidden") is False
+        legend = tab.evaluate("[...document.querySelectorAll('#sections .name')].map(e => e.textContent)")
+        assert set(sections) <= set(legend) and "no section" in legend  # dangling targets have none
+        visible = "viewer.graph.filterNodes(k => !viewer.renderer.getNodeDisplayData(k).hidden).length"
+        images = tab.evaluate("viewer.graph.filterNodes((k, a) => a.kind === 'image').length")
+        assert images > 0 and tab.evaluate(visible) == expected.nodes
+        tab.evaluate(
+            "[...document.querySelectorAll('#kinds label')].find(l => l.textContent.startsWith('image'))"
+            ".querySelector('input').click()"
+        )
+        assert tab.evaluate(visible) == expected.nodes - images
+        tab.evaluate("document.querySelector('#hosts input').click()")  # the largest host
+        assert tab.evaluate(visible) < expected.nodes - images
         assert_nothing_left_the_file(tab, chromium)
     finally:
         tab.close()

@@ -134,6 +134,7 @@ class Chromium:
             raise
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
+        self.last_target = ""  # the tab open() opened last (to close it when loading it timed out)
 
     def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
         """Call a DevTools method and return its result; events that come meanwhile are kept."""
@@ -167,7 +168,7 @@ class Chromium:
 
     def open(self, path: str | Path, timeout: float = 60) -> Page:
         """Open ``path`` (a file) in a new tab, every request of the tab recorded; returns when loaded."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        target = self.last_target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, target, session)
         for method in ("Network.enable", "Page.enable", "Runtime.enable"):

@@ -255,7 +255,7 @@
     var dl = el("dl");
     row(dl, data.options.by_host ? "host" : "canonical URL", n.u);
     row(dl, "kind", kinds[n.k]);
-    row(dl, "status", n.f ? n.s : (n.s === undefined ? "never fetched (dangling)" : n.s));
+    row(dl, "status", n.s !== undefined ? n.s : n.at ? "no response" : "never fetched (dangling)");
     row(dl, "error", n.err);
     row(dl, "section", n.sec);
     row(dl, "published", n.pub);
