@@ -115,6 +115,11 @@ STORE_RESUME = "auto"
 WARC_DIR = os.environ.get("WARC_DIR") or ""
 WARC_MAX_SIZE = 1_000_000_000  # bytes: a file is closed and the next one opened past this
 WARC_PREFIX = "onion-crawl"  # file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz; also the warcinfo isPartOf
+# -- the graph viewer (scrapy graph -o graph.html, crawler/viewer/) ----------------------
+# Past these, the page keeps the most linked nodes (and their edges) and the command says what it cut:
+# 10,000 nodes and 50,000 edges stay interactive in a browser without a GPU (see the benchmarks).
+VIEWER_MAX_NODES = 20_000
+VIEWER_MAX_EDGES = 100_000
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

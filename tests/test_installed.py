@@ -69,6 +69,16 @@ def test_the_wheel_carries_the_rules(wheel):
     assert "crawler/url/rules.py" in names
 
 
+def test_the_wheel_carries_the_viewer(wheel):
+    """The page's template, style, script and the vendored scripts with their licenses and versions."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    viewer = ROOT / "crawler" / "viewer"
+    shipped = [viewer / name for name in ("page.html", "viewer.css", "viewer.js")] + list((viewer / "vendor").iterdir())
+    assert len(shipped) >= 10
+    for path in shipped:
+        assert path.relative_to(ROOT).as_posix() in names
+
+
 def test_the_installed_package_is_not_the_checkout(installed, tmp_path):
     done = _run(installed, tmp_path, str(installed / "bin" / "python"), "-c", "import crawler; print(crawler.__file__)")
     assert done.returncode == 0, done.stderr
@@ -126,3 +136,6 @@ def test_the_crawl_and_the_commands_work_in_an_empty_folder(installed, tmp_path,
     graph = _run(installed, tmp_path, *scrapy, "graph", "-o", "graph.json", env=env)
     assert graph.returncode == 0, graph.stderr[-2000:]
     assert (tmp_path / "graph.json").stat().st_size > 0
+    page = _run(installed, tmp_path, *scrapy, "graph", "-o", "graph.html", env=env)
+    assert page.returncode == 0, page.stderr[-2000:]
+    assert "sigma" in (tmp_path / "graph.html").read_text()

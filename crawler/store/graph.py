@@ -1,4 +1,4 @@
-"""Export the link graph of a crawl store (JSON node-link, CSV edge list, GraphML, GEXF).
+"""Export the link graph of a crawl store (JSON node-link, CSV edge list, GraphML, GEXF, HTML viewer).
 
 One node per canonical URL, one directed edge per (source, target, kind). The output
 format follows the file's extension:
@@ -13,6 +13,12 @@ format follows the file's extension:
 ``.graphml`` / ``.gexf``
     written by networkx from an in-memory ``DiGraph``:
     these formats are for graphs Gephi can show, not for million-link stores.
+``.html``
+    the offline interactive viewer (:mod:`crawler.viewer`): the graph, what the store
+    knows of each page (section, published, authors, the first lines of its text) and
+    the crawl's summary, in one self-contained page. Built in memory, within
+    ``max_nodes`` and ``max_edges``: past them the most linked nodes are kept
+    (:class:`Cut` says what was left out); :func:`viewer_graph` gathers it.
 
 Nodes carry ``title``, ``status``, ``fetched`` (a page row with a status exists),
 ``depth`` and ``kind``: ``"page"`` for a fetched page, otherwise the kind of link most
@@ -38,7 +44,7 @@ redirecting URL is a node of its own, with a ``redirect`` edge to its target.
 ...     with open(f"{folder}/g.json") as f:
 ...         graph = nx.node_link_graph(json.load(f), edges="edges")
 >>> stats
-GraphStats(nodes=2, edges=1, dangling=1)
+GraphStats(nodes=2, edges=1, dangling=1, cut=None)
 >>> graph.nodes["https://www.nytimes.com/b.html"]
 {'title': None, 'status': None, 'fetched': False, 'depth': None, 'kind': 'article'}
 >>> graph.edges["https://www.nytimes.com/a.html", "https://www.nytimes.com/b.html"]
@@ -48,12 +54,14 @@ GraphStats(nodes=2, edges=1, dangling=1)
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -63,11 +71,12 @@ from urllib.parse import urlsplit
 from crawler.exceptions import ExportError
 from crawler.items import LinkKind
 from crawler.store.database import Store
+from crawler.store.summary import summarize
 
 if TYPE_CHECKING:
     import networkx as nx
 
-FORMATS = (".json", ".csv", ".graphml", ".gexf")
+FORMATS = (".json", ".csv", ".graphml", ".gexf", ".html")
 # The kind an edge gets when a page links to one target in several ways; any other kind comes last.
 KIND_PRIORITY = tuple(
     LinkKind[name] for name in ("REDIRECT", "ARTICLE", "NAVIGATION", "FILE", "IMAGE", "ONION", "EXTERNAL")
@@ -76,18 +85,77 @@ TEXT_SEPARATOR = " | "
 # SQLite's page cache (and sorter budget) while exporting, in KiB: bounded, and large
 # enough that sorting a million links seldom spills to temporary files.
 _CACHE_KIB = 64 * 1024
+# The viewer's panel shows this much of a page's cleaned text (its first lines).
+EXCERPT_CHARS = 400
 
 Node = dict[str, Any]
 Edge = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Cut:
+    """What the viewer left out to stay within its limits: the graph had ``nodes`` and
+    ``edges``; the page holds the ``kept_nodes`` most linked nodes and ``kept_edges`` edges
+    among them; ``dropped_dangling`` of the nodes left out were never fetched.
+
+    >>> print(Cut(nodes=30, edges=90, kept_nodes=10, kept_edges=20, dropped_dangling=15,
+    ...           max_nodes=10, max_edges=50).describe())  # doctest: +NORMALIZE_WHITESPACE
+    cut to the 10 most linked of 30 nodes (20 left out, 15 of them never fetched),
+    20 of 90 edges kept (limits: 10 nodes, 50 edges)
+    """
+
+    nodes: int
+    edges: int
+    kept_nodes: int
+    kept_edges: int
+    dropped_dangling: int
+    max_nodes: int | None
+    max_edges: int | None
+
+    def describe(self) -> str:
+        parts = []
+        if self.kept_nodes < self.nodes:
+            dropped = self.nodes - self.kept_nodes
+            parts.append(
+                f"cut to the {self.kept_nodes} most linked of {self.nodes} nodes "
+                f"({dropped} left out, {self.dropped_dangling} of them never fetched)"
+            )
+        parts.append(f"{self.kept_edges} of {self.edges} edges kept")
+        limits = ", ".join(
+            f"{limit} {name}" for limit, name in ((self.max_nodes, "nodes"), (self.max_edges, "edges")) if limit
+        )
+        return ", ".join(parts) + f" (limits: {limits})"
+
+
+@dataclass(frozen=True)
 class GraphStats:
-    """What an export wrote: node and edge counts, and how many nodes were never fetched."""
+    """What an export wrote: node and edge counts, how many nodes were never fetched, and
+    (``.html`` only) what was cut to stay within the viewer's limits, if anything."""
 
     nodes: int
     edges: int
     dangling: int
+    cut: Cut | None = None
+
+
+@dataclass
+class ViewerGraph:
+    """The graph as the viewer shows it (see :func:`viewer_graph`).
+
+    ``nodes``: the export's node attributes, plus ``host``, ``in_degree`` and ``kind`` (the
+    kind of link most edges to the node have, ``"page"`` for a page nothing links to) and,
+    for a page row, ``section``, ``published``, ``authors``, ``excerpt``, ``fetched_at``,
+    ``error``, ``mirror``. ``edges``: ``(source index, target index, kind, text, weight)``.
+    ``summary``: what the store holds, for the page's header. ``options``: the export's.
+    """
+
+    nodes: list[Node]
+    edges: list[tuple[int, int, str, str, int]]
+    summary: dict[str, Any]
+    options: dict[str, Any]
+    store: str
+    cut: Cut | None = None
+    kinds: list[str] = field(default_factory=list)
 
 
 def export_graph(
@@ -97,6 +165,8 @@ def export_graph(
     articles_only: bool = False,
     by_host: bool = False,
     keep_dangling: bool = True,
+    max_nodes: int | None = None,
+    max_edges: int | None = None,
 ) -> GraphStats:
     """Write the link graph of ``store`` to ``path``, in the format its extension names.
 
@@ -120,12 +190,16 @@ def export_graph(
     CSV; GraphML and GEXF have no null, so there a missing title is ``""`` and a missing
     status or depth is ``-1``. The file is written next to ``path`` and renamed into
     place when complete. Raises :class:`~crawler.exceptions.ExportError` for an extension not in :data:`FORMATS`.
+
+    ``max_nodes``, ``max_edges``
+        the ``.html`` viewer's limits (None: none): see :func:`viewer_graph`.
     """
     path = Path(path)
     writer = _WRITERS.get(path.suffix.lower())
     if writer is None:
         raise ExportError(f"{path.name}: unsupported graph format {path.suffix!r} (use one of {', '.join(FORMATS)})")
     query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
+    query.limits = (max_nodes, max_edges)
     partial = path.with_name(f".{path.name}.part")
     try:
         with _export_session(store.db):
@@ -197,8 +271,10 @@ class _Query:
     """The SQL for one export's nodes and edges, both as iterators sorted by URL."""
 
     def __init__(self, store: Store, *, articles_only: bool, by_host: bool, keep_dangling: bool) -> None:
+        self.store = store
         self.db = store.db
         self.store_path = store.path
+        self.limits: tuple[int | None, int | None] = (None, None)
         self.by_host = by_host
         self.options = {"articles_only": articles_only, "by_host": by_host, "keep_dangling": keep_dangling}
         target = "COALESCE(a.url, l.target)"
@@ -230,6 +306,14 @@ class _Query:
 
     def edges(self) -> Iterator[Edge]:
         return self._host_edges() if self.by_host else self._page_edges()
+
+    def page_details(self) -> Iterator[tuple[Any, ...]]:
+        """What the viewer's panel shows of every page row: url, section, published,
+        authors (JSON), the start of the text, fetched_at, error, mirror."""
+        return self.db.execute(
+            "SELECT url, section, published, authors, substr(text, 1, ?), fetched_at, error, mirror FROM pages",
+            (EXCERPT_CHARS + 1,),
+        )
 
     def _page_nodes(self) -> Iterator[Node]:
         rows = self.db.execute(
@@ -321,6 +405,144 @@ def _export_session(db: sqlite3.Connection) -> Iterator[None]:
         db.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
 
+# -- the viewer's graph ----------------------------------------------------------------
+
+
+def viewer_graph(
+    store: Store,
+    *,
+    articles_only: bool = False,
+    by_host: bool = False,
+    keep_dangling: bool = True,
+    max_nodes: int | None = None,
+    max_edges: int | None = None,
+) -> ViewerGraph:
+    """The graph the ``.html`` viewer shows: the nodes and edges of the other formats
+    (same options), with what the store knows of each page and the crawl's summary.
+
+    Past ``max_nodes`` it keeps the most linked nodes (by in-degree; then fetched pages
+    before dangling targets, then the shallowest), and the edges among them; past
+    ``max_edges``, the edges of the first kinds in :data:`KIND_PRIORITY` to the most linked
+    targets. ``cut`` says what was left out. Memory: the kept graph, plus a count per node.
+    """
+    query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
+    query.limits = (max_nodes, max_edges)
+    with _export_session(store.db):
+        return _viewer_graph(query)
+
+
+def _viewer_graph(query: _Query) -> ViewerGraph:
+    max_nodes, max_edges = query.limits
+    in_degree: Counter[str] = Counter()
+    incoming: dict[str, Counter[str]] = {}
+    total_edges = 0
+    for edge in query.edges():
+        in_degree[edge["target"]] += 1
+        incoming.setdefault(edge["target"], Counter())[edge["kind"]] += 1
+        total_edges += 1
+
+    def rank(node: Node) -> tuple[int, bool, int]:
+        depth = node["depth"]
+        return (in_degree[node["id"]], node["fetched"], -(depth if depth is not None else 1 << 30))
+
+    total_nodes = total_dangling = 0
+    ranked: list[tuple[tuple[int, bool, int], str]] = []
+    for node in query.nodes():
+        total_nodes += 1
+        total_dangling += not node["fetched"]
+        ranked.append((rank(node), node["id"]))
+    if max_nodes is not None and total_nodes > max_nodes:
+        kept = {url for _, url in heapq.nlargest(max_nodes, ranked)}
+    else:
+        kept = {url for _, url in ranked}
+    del ranked
+
+    nodes: list[Node] = []
+    index: dict[str, int] = {}
+    for node in query.nodes():
+        url = node["id"]
+        if url not in kept:
+            continue
+        kinds = incoming.get(url)
+        node["kind"] = min(kinds.items(), key=lambda pair: (-pair[1], kind_rank(pair[0])))[0] if kinds else node["kind"]
+        node["host"] = url if query.by_host else host_of(url)
+        node["in_degree"] = in_degree[url]
+        index[url] = len(nodes)
+        nodes.append(node)
+
+    edges = [
+        (index[edge["source"]], index[edge["target"]], edge["kind"], edge["text"], edge.get("weight", 1))
+        for edge in query.edges()
+        if edge["source"] in index and edge["target"] in index
+    ]
+    if max_edges is not None and len(edges) > max_edges:
+        edges = heapq.nsmallest(max_edges, edges, key=lambda e: (kind_rank(e[2]), -nodes[e[1]]["in_degree"], e[:2]))
+        edges.sort(key=lambda e: (e[0], e[1]))
+
+    if not query.by_host:
+        for url, section, published, authors, text, fetched_at, error, mirror in query.page_details():
+            at = index.get(url)
+            if at is None:
+                continue
+            nodes[at].update(
+                section=section,
+                published=published,
+                authors=json.loads(authors or "[]"),
+                excerpt=excerpt(text or ""),
+                fetched_at=fetched_at,
+                error=error,
+                mirror=mirror,
+            )
+
+    cut = None
+    if len(nodes) < total_nodes or len(edges) < total_edges:
+        dangling_kept = sum(1 for node in nodes if not node["fetched"])
+        cut = Cut(
+            nodes=total_nodes,
+            edges=total_edges,
+            kept_nodes=len(nodes),
+            kept_edges=len(edges),
+            dropped_dangling=total_dangling - dangling_kept,
+            max_nodes=max_nodes,
+            max_edges=max_edges,
+        )
+    summary = summarize(query.store)
+    return ViewerGraph(
+        nodes=nodes,
+        edges=edges,
+        summary={
+            "pages": summary.pages,
+            "fetched_ok": summary.fetched_ok,
+            "failed": summary.failed,
+            "articles": summary.unique_articles,
+            "aliases": summary.aliases,
+            "aliases_by_reason": summary.aliases_by_reason,
+            "links": sum(summary.links_by_kind.values()),
+            "links_by_kind": summary.links_by_kind,
+            "first_fetched": summary.first_fetched,
+            "last_fetched": summary.last_fetched,
+        },
+        options=dict(query.options),
+        store=Path(query.store_path).name,
+        cut=cut,
+        kinds=sorted({node["kind"] for node in nodes}, key=kind_rank),
+    )
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    r"""The first lines of ``text``, at most ``limit`` characters (cut at a word, with an ellipsis).
+
+    >>> excerpt("First line.\n\nSecond line.\nThird.", limit=40)
+    'First line.\nSecond line.\nThird.'
+    >>> excerpt("one two three four", limit=10)
+    'one two…'
+    """
+    lines = "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit].rsplit(" ", 1)[0].rstrip() + "…"
+
+
 # -- writers -------------------------------------------------------------------------
 
 
@@ -385,9 +607,19 @@ def _networkx_writer(name: str) -> Callable[[_Query, Path], GraphStats]:
     return writer
 
 
+def _write_html(query: _Query, path: Path) -> GraphStats:
+    from crawler.viewer import write_page  # the page's templates and vendored scripts, only when asked for
+
+    graph = _viewer_graph(query)
+    write_page(graph, path)
+    dangling = sum(1 for node in graph.nodes if not node["fetched"])
+    return GraphStats(len(graph.nodes), len(graph.edges), dangling, graph.cut)
+
+
 _WRITERS: dict[str, Callable[[_Query, Path], GraphStats]] = {
     ".json": _write_json,
     ".csv": _write_csv,
     ".graphml": _networkx_writer("write_graphml"),
     ".gexf": _networkx_writer("write_gexf"),
+    ".html": _write_html,
 }

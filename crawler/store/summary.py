@@ -22,6 +22,9 @@ class Summary:
     parameters_stripped: int | None = None
     links_by_kind: dict[str, int] = field(default_factory=dict)
     most_linked: list[tuple[str, int]] = field(default_factory=list)
+    aliases_by_reason: dict[str, int] = field(default_factory=dict)  # "canonical", "redirect"
+    first_fetched: str | None = None  # fetched_at of the first and the last page stored (ISO 8601)
+    last_fetched: str | None = None
 
 
 def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 10) -> Summary:
@@ -35,6 +38,7 @@ def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 1
         f"""SELECT COUNT(*) FROM pages p WHERE p.status BETWEEN 200 AND 299
            AND EXISTS (SELECT 1 FROM links l WHERE l.target = p.url AND l.kind = '{LinkKind.ARTICLE}')"""
     ).fetchone()[0]
+    first_fetched, last_fetched = db.execute("SELECT MIN(fetched_at), MAX(fetched_at) FROM pages").fetchone()
     most_linked = db.execute(
         f"""SELECT target, COUNT(DISTINCT source) AS n FROM links WHERE kind = '{LinkKind.ARTICLE}'
            GROUP BY target ORDER BY n DESC, target LIMIT ?""",
@@ -50,6 +54,9 @@ def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 1
         parameters_stripped=stats.get("mirror/params_stripped"),
         links_by_kind=dict(db.execute("SELECT kind, COUNT(*) FROM links GROUP BY kind ORDER BY kind")),
         most_linked=[(url, n) for url, n in most_linked],
+        aliases_by_reason=dict(db.execute("SELECT reason, COUNT(*) FROM aliases GROUP BY reason ORDER BY reason")),
+        first_fetched=first_fetched,
+        last_fetched=last_fetched,
     )
 
 

@@ -1,0 +1,417 @@
+/* The link graph viewer (crawler/viewer/): graphology holds the graph, sigma.js draws it with WebGL,
+ * ForceAtlas2 lays it out in slices on the main thread (no worker: the page's policy allows none).
+ * Every string of the data is put in the page with textContent: nothing from it becomes markup.
+ * window.viewer exposes the graph, the renderer and the actions (for the tests and the curious). */
+(function () {
+  "use strict";
+  var timings = { start: performance.now() };
+  var data = JSON.parse(document.getElementById("graph-data").textContent);
+  timings.parsed = performance.now();
+
+  var KIND_COLOURS = {
+    page: "#2f855a", article: "#2b6cb0", navigation: "#805ad5", redirect: "#b7791f", file: "#4a5568",
+    image: "#319795", onion: "#c53030", external: "#dd6b20", host: "#2f855a",
+  };
+  var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#393b79", "#637939", "#843c39"];
+  var OTHER = "#a0aec0", NO_SECTION = "#cbd5e0", DIMMED = "#edf2f7";
+  var MAX_HOSTS = 15, MAX_SECTIONS = PALETTE.length, MAX_LINKS = 200, MAX_RESULTS = 20;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
+  function fmt(n) { return Number(n || 0).toLocaleString("en"); }
+  function plural(n, word) { return fmt(n) + " " + word + (n === 1 ? "" : "s"); }
+
+  var nodes = data.nodes, kinds = data.kinds, hosts = data.hosts;
+
+  // -- the graph ---------------------------------------------------------------------------------
+  var graph = new graphology.DirectedGraph({ allowSelfLoops: true });
+  var sectionCounts = {};
+  nodes.forEach(function (n, i) {
+    if (n.sec) sectionCounts[n.sec] = (sectionCounts[n.sec] || 0) + 1;
+    graph.addNode(n.u, {
+      i: i, label: n.t || n.u, kind: kinds[n.k], host: n.h, fetched: n.f === 1,
+      type: n.f === 1 ? "circle" : "dangling", x: 0, y: 0, size: 2,
+    });
+  });
+  data.edges.forEach(function (e) {
+    graph.addDirectedEdge(nodes[e[0]].u, nodes[e[1]].u, {
+      kind: kinds[e[2]], text: e[3] || "", weight: e[4] || 1, size: e[4] ? Math.min(1 + Math.log(e[4]), 6) : 0.5,
+    });
+  });
+
+  var sections = Object.keys(sectionCounts).sort(function (a, b) {
+    return sectionCounts[b] - sectionCounts[a] || (a < b ? -1 : 1);
+  });
+  var sectionColour = {};
+  sections.forEach(function (s, i) { sectionColour[s] = i < MAX_SECTIONS ? PALETTE[i] : OTHER; });
+  var hostCounts = {};
+  var maxIn = 1;
+  graph.forEachNode(function (key, attr) {
+    var n = nodes[attr.i];
+    var degree = graph.inDegree(key);
+    if (degree > maxIn) maxIn = degree;
+    attr.hostGroup = n.h < MAX_HOSTS ? n.h : MAX_HOSTS;
+    hostCounts[attr.hostGroup] = (hostCounts[attr.hostGroup] || 0) + 1;
+    attr.kindColour = KIND_COLOURS[attr.kind] || OTHER;
+    attr.sectionColour = n.sec ? sectionColour[n.sec] : NO_SECTION;
+  });
+  // Size by in-degree; first positions on a sunflower spiral, the most linked in the middle, hosts together.
+  var order = graph.nodes().sort(function (a, b) {
+    var ha = graph.getNodeAttribute(a, "host"), hb = graph.getNodeAttribute(b, "host");
+    return ha - hb || graph.inDegree(b) - graph.inDegree(a);
+  });
+  order.forEach(function (key, rank) {
+    var angle = rank * 2.399963, radius = 10 * Math.sqrt(rank + 0.5);
+    graph.mergeNodeAttributes(key, {
+      x: radius * Math.cos(angle), y: radius * Math.sin(angle),
+      size: 2 + 12 * Math.sqrt(graph.inDegree(key) / maxIn),
+    });
+  });
+
+  // -- state and reducers ------------------------------------------------------------------------
+  var state = { colourBy: "kind", hiddenKinds: {}, hiddenHosts: {}, selected: null, neighbours: null };
+
+  function nodeHidden(attr) { return state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]; }
+
+  function nodeReducer(key, attr) {
+    var res = Object.assign({}, attr);
+    if (nodeHidden(attr)) { res.hidden = true; return res; }
+    res.color = state.colourBy === "kind" ? attr.kindColour : attr.sectionColour;
+    if (state.selected) {
+      if (key === state.selected) { res.highlighted = true; res.zIndex = 2; }
+      else if (state.neighbours[key]) { res.zIndex = 1; }
+      else { res.color = DIMMED; res.label = ""; res.zIndex = 0; }
+    }
+    return res;
+  }
+
+  function edgeReducer(key, attr) {
+    var res = Object.assign({}, attr);
+    var ends = graph.extremities(key);
+    if (nodeHidden(graph.getNodeAttributes(ends[0])) || nodeHidden(graph.getNodeAttributes(ends[1]))) {
+      res.hidden = true;
+    } else if (state.selected) {
+      if (ends[0] === state.selected) { res.color = "#dd6b20"; res.size = 1.5; res.zIndex = 1; }
+      else if (ends[1] === state.selected) { res.color = "#2b6cb0"; res.size = 1.5; res.zIndex = 1; }
+      else res.hidden = true;
+    }
+    return res;
+  }
+
+  // -- the renderer ------------------------------------------------------------------------------
+  var Dangling = Sigma.rendering.createNodeBorderProgram({
+    borders: [
+      { size: { value: 0.3 }, color: { attribute: "color" } },
+      { size: { fill: true }, color: { value: "#ffffff" } },
+    ],
+  });
+  var container = $("graph");
+  var renderer = new Sigma(graph, container, {
+    nodeProgramClasses: { dangling: Dangling },
+    defaultEdgeColor: "#cbd5e0",
+    labelFont: "system-ui, sans-serif",
+    labelRenderedSizeThreshold: 9,
+    zIndex: true,
+    hideEdgesOnMove: graph.size > 20000, // moving stays fluid on software GL; the edges come back when it stops
+    nodeReducer: nodeReducer,
+    edgeReducer: edgeReducer,
+  });
+  timings.rendered = performance.now(); // sigma's constructor draws the first frame
+  requestAnimationFrame(function () {
+    requestAnimationFrame(function () { timings.painted = performance.now(); });
+  });
+
+  // -- the header --------------------------------------------------------------------------------
+  (function header() {
+    var s = data.summary, o = data.options;
+    $("title").textContent = "Link graph of " + data.store +
+      (o.by_host ? " (by host)" : "") + (o.articles_only ? " (article links)" : "") +
+      (o.keep_dangling ? "" : " (fetched pages only)");
+    var reasons = s.aliases_by_reason || {};
+    var parts = [
+      plural(s.pages, "page") + " (" + fmt(s.fetched_ok) + " ok, " + fmt(s.failed) + " failed or 4xx/5xx)",
+      plural(s.articles, "article"),
+      fmt(s.aliases) + (s.aliases === 1 ? " alias" : " aliases") + " (" + fmt(reasons.redirect) + " redirect, " +
+        fmt(reasons.canonical) + " rel=canonical)",
+      fmt(reasons.canonical) + " duplicates collapsed",
+      plural(s.links, "link") + " in " + plural(graph.size, "edge") + " between " + plural(graph.order, "node"),
+    ];
+    if (s.first_fetched) {
+      var from = s.first_fetched.slice(0, 16).replace("T", " "), to = s.last_fetched.slice(0, 16).replace("T", " ");
+      parts.push("crawled " + (from === to ? from : from + " – " + to) + " UTC");
+    }
+    $("summary").textContent = parts.join(" · ");
+    if (data.cut) {
+      $("cut").hidden = false;
+      $("cut").textContent = "Not the whole graph: " + data.cut.describe + ".";
+    }
+  })();
+
+  // -- legend and filters ------------------------------------------------------------------------
+  function legendItem(list, colour, name, count, checked, onChange) {
+    var li = el("li"), label = el("label");
+    if (onChange) {
+      var box = el("input");
+      box.type = "checkbox";
+      box.checked = checked;
+      box.addEventListener("change", function () { onChange(box.checked); });
+      label.appendChild(box);
+    }
+    if (colour) {
+      var swatch = el("span", null, "swatch");
+      swatch.style.background = colour;
+      label.appendChild(swatch);
+    }
+    var nameSpan = el("span", name, "name");
+    nameSpan.title = name;
+    label.appendChild(nameSpan);
+    label.appendChild(el("span", fmt(count), "count"));
+    li.appendChild(label);
+    list.appendChild(li);
+  }
+
+  var kindCounts = {};
+  graph.forEachNode(function (key, attr) { kindCounts[attr.kind] = (kindCounts[attr.kind] || 0) + 1; });
+  function buildKinds() {
+    var list = $("kinds");
+    clear(list);
+    kinds.forEach(function (kind) {
+      if (!kindCounts[kind]) return;
+      legendItem(list, state.colourBy === "kind" ? KIND_COLOURS[kind] || OTHER : null, kind, kindCounts[kind],
+        !state.hiddenKinds[kind], function (on) { state.hiddenKinds[kind] = !on; changed(); });
+    });
+  }
+  function buildSections() {
+    var list = $("sections");
+    clear(list);
+    sections.slice(0, MAX_SECTIONS).forEach(function (s) { legendItem(list, sectionColour[s], s, sectionCounts[s]); });
+    var rest = sections.slice(MAX_SECTIONS).reduce(function (sum, s) { return sum + sectionCounts[s]; }, 0);
+    if (rest) legendItem(list, OTHER, "other sections", rest);
+    var none = graph.order - sections.reduce(function (sum, s) { return sum + sectionCounts[s]; }, 0);
+    if (none) legendItem(list, NO_SECTION, "no section", none);
+  }
+  function buildHosts() {
+    var list = $("hosts");
+    Object.keys(hostCounts).map(Number).sort(function (a, b) { return a - b; }).forEach(function (group) {
+      var name = group < MAX_HOSTS ? hosts[group] : "other hosts (" + fmt(hosts.length - MAX_HOSTS) + ")";
+      legendItem(list, null, name, hostCounts[group], true, function (on) { state.hiddenHosts[group] = !on; changed(); });
+    });
+  }
+  buildKinds();
+  buildSections();
+  buildHosts();
+  document.querySelectorAll("input[name=colour]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      state.colourBy = radio.value;
+      $("sections-box").hidden = state.colourBy !== "section";
+      buildKinds();
+      renderer.refresh({ skipIndexation: true });
+    });
+  });
+  function changed() {
+    var shown = 0;
+    graph.forEachNode(function (key, attr) { if (!nodeHidden(attr)) shown++; });
+    $("counts").textContent = fmt(shown) + " of " + plural(graph.order, "node") + " shown";
+    renderer.refresh({ skipIndexation: true });
+  }
+  changed();
+
+  // -- selection and the panel -------------------------------------------------------------------
+  function row(dl, name, value) {
+    if (value === undefined || value === null || value === "") return;
+    dl.appendChild(el("dt", name));
+    dl.appendChild(el("dd", value));
+  }
+
+  function linkList(body, heading, keys, texts) {
+    body.appendChild(el("h3", heading + " (" + fmt(keys.length) + ")"));
+    var list = el("ul");
+    keys.slice(0, MAX_LINKS).forEach(function (key, i) {
+      var li = el("li"), button = el("button");
+      button.type = "button";
+      button.appendChild(el("span", graph.getNodeAttribute(key, "label")));
+      if (texts[i]) button.appendChild(el("span", "“" + texts[i] + "”", "anchor"));
+      button.appendChild(el("span", key, "url"));
+      button.addEventListener("click", function () { select(key); });
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+    if (keys.length > MAX_LINKS) list.appendChild(el("li", "… and " + fmt(keys.length - MAX_LINKS) + " more", "note"));
+    body.appendChild(list);
+  }
+
+  function showPanel(key) {
+    var n = nodes[graph.getNodeAttribute(key, "i")];
+    var body = $("panel-body");
+    clear(body);
+    body.appendChild(el("h2", n.t || (data.options.by_host ? n.u : "(no title)"), "title"));
+    var dl = el("dl");
+    row(dl, data.options.by_host ? "host" : "canonical URL", n.u);
+    row(dl, "kind", kinds[n.k]);
+    row(dl, "status", n.s !== undefined ? n.s : n.at ? "no response" : "never fetched (dangling)");
+    row(dl, "error", n.err);
+    row(dl, "section", n.sec);
+    row(dl, "published", n.pub);
+    row(dl, "authors", n.a && n.a.join(", "));
+    row(dl, "depth", n.d);
+    row(dl, "fetched at", n.at);
+    row(dl, "mirror", n.m);
+    row(dl, "pages", n.p);
+    row(dl, "in-degree", graph.inDegree(key));
+    body.appendChild(dl);
+    if (n.x) body.appendChild(el("p", n.x, "excerpt"));
+    var inKeys = [], inTexts = [], outKeys = [], outTexts = [];
+    graph.forEachInEdge(key, function (edge, attr, source) { inKeys.push(source); inTexts.push(attr.text); });
+    graph.forEachOutEdge(key, function (edge, attr, source, target) { outKeys.push(target); outTexts.push(attr.text); });
+    linkList(body, "Linked from", inKeys, inTexts);
+    linkList(body, "Links to", outKeys, outTexts);
+    $("panel").hidden = false;
+    $("panel").scrollTop = 0;
+  }
+
+  function select(key, opts) {
+    if (!graph.hasNode(key)) return false;
+    state.selected = key;
+    state.neighbours = {};
+    graph.forEachNeighbor(key, function (other) { state.neighbours[other] = true; });
+    showPanel(key);
+    renderer.refresh({ skipIndexation: true });
+    if (!opts || opts.move !== false) {
+      var shown = renderer.getNodeDisplayData(key);
+      if (shown) {
+        var camera = renderer.getCamera();
+        camera.animate({ x: shown.x, y: shown.y, ratio: Math.min(camera.ratio, 0.25) }, { duration: 400 });
+      }
+    }
+    return true;
+  }
+
+  function deselect() {
+    state.selected = null;
+    state.neighbours = null;
+    $("panel").hidden = true;
+    renderer.refresh({ skipIndexation: true });
+  }
+
+  renderer.on("clickNode", function (event) { select(event.node, { move: false }); });
+  renderer.on("clickStage", deselect);
+  renderer.on("enterNode", function () { container.style.cursor = "pointer"; });
+  renderer.on("leaveNode", function () { container.style.cursor = ""; });
+  $("panel-close").addEventListener("click", deselect);
+
+  // -- search ------------------------------------------------------------------------------------
+  var haystack = nodes.map(function (n) { return { title: (n.t || "").toLowerCase(), url: n.u.toLowerCase() }; });
+
+  function search(query) {
+    var q = String(query).trim().toLowerCase();
+    if (!q) return [];
+    var found = [];
+    for (var i = 0; i < haystack.length && found.length < 1000; i++) {
+      var h = haystack[i], at = h.title.indexOf(q);
+      var score = at === 0 ? 0 : at > 0 ? 1 : h.url.indexOf(q) >= 0 ? 2 : -1;
+      if (score >= 0) found.push({ key: nodes[i].u, score: score, degree: graph.inDegree(nodes[i].u) });
+    }
+    found.sort(function (a, b) { return a.score - b.score || b.degree - a.degree || (a.key < b.key ? -1 : 1); });
+    return found.slice(0, MAX_RESULTS).map(function (f) { return f.key; });
+  }
+
+  var input = $("search"), results = $("results");
+  function showResults() {
+    var keys = search(input.value);
+    clear(results);
+    keys.forEach(function (key) {
+      var li = el("li"), button = el("button");
+      button.type = "button";
+      button.appendChild(el("span", graph.getNodeAttribute(key, "label")));
+      button.appendChild(el("span", key, "url"));
+      button.addEventListener("click", function () { choose(key); });
+      li.appendChild(button);
+      results.appendChild(li);
+    });
+    if (input.value.trim() && !keys.length) results.appendChild(el("li", "nothing found", "note"));
+    results.hidden = !input.value.trim();
+    return keys;
+  }
+  function choose(key) {
+    results.hidden = true;
+    select(key);
+  }
+  input.addEventListener("input", showResults);
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") {
+      var keys = showResults();
+      if (keys.length) choose(keys[0]);
+    } else if (event.key === "Escape") {
+      input.value = "";
+      results.hidden = true;
+    }
+  });
+
+  // -- ForceAtlas2, a slice of iterations per frame ----------------------------------------------
+  var layout = { running: false, iterations: 0, maxIterations: graph.order > 5000 ? 250 : 500, done: false };
+  var matrices = null;
+  var settings = Object.assign({}, ForceAtlas2.defaults, ForceAtlas2.inferSettings(graph), {
+    barnesHutOptimize: graph.order > 1000,
+  });
+  function edgeWeight(edge, attr) { return attr.weight || 1; }
+  function layoutStatus() {
+    $("layout-status").textContent = "ForceAtlas2: " + fmt(layout.iterations) + " iterations" +
+      (layout.done ? ", done" : layout.running ? ", running" : ", stopped");
+    $("layout-toggle").textContent = layout.running ? "Stop" : layout.done ? "Run again" : "Resume";
+  }
+  // The layout runs in slices of 30 ms on the main thread, yielding between them (a message to itself:
+  // no timer clamping), so input is handled as it comes. It does not wait for frames: on software GL
+  // (SwiftShader, a VM without GPU) a frame can take a second. The new positions go to the graph (and
+  // sigma redraws) at most every ``assignEvery`` ms: three times what the last redraw held the page up,
+  // so that drawing takes at most a quarter of the time, whatever the machine.
+  var lastAssign = 0, assignEvery = 50, sliceEnd = 0;
+  var channel = new MessageChannel();
+  channel.port1.onmessage = step;
+  function step() {
+    if (!layout.running) return;
+    var began = performance.now();
+    if (sliceEnd && began - sliceEnd > 20) assignEvery = Math.min(5000, Math.max(assignEvery, 3 * (began - sliceEnd)));
+    do {
+      ForceAtlas2.iterate(settings, matrices.nodes, matrices.edges);
+      layout.iterations++;
+    } while (performance.now() - began < 30 && layout.iterations < layout.maxIterations);
+    var finished = layout.iterations >= layout.maxIterations;
+    if (finished || performance.now() - lastAssign >= assignEvery) {
+      ForceAtlas2.assignLayoutChanges(graph, matrices.nodes, null);
+      lastAssign = performance.now();
+    }
+    if (finished) {
+      layout.running = false;
+      layout.done = true;
+      timings.laidOut = performance.now();
+    } else {
+      channel.port2.postMessage(null);
+    }
+    layoutStatus();
+    sliceEnd = performance.now();
+  }
+  function startLayout() {
+    if (graph.order < 2) { layout.done = true; layoutStatus(); return; }
+    if (layout.done) { layout.done = false; layout.iterations = 0; }
+    matrices = ForceAtlas2.graphToByteArrays(graph, edgeWeight);
+    layout.running = true;
+    sliceEnd = 0;
+    layoutStatus();
+    channel.port2.postMessage(null);
+  }
+  function stopLayout() { layout.running = false; layoutStatus(); }
+  $("layout-toggle").addEventListener("click", function () { if (layout.running) stopLayout(); else startLayout(); });
+  startLayout();
+
+  window.viewer = {
+    graph: graph, renderer: renderer, data: data, state: state, layout: layout, timings: timings,
+    select: select, deselect: deselect, search: search, stopLayout: stopLayout, startLayout: startLayout,
+  };
+})();
