@@ -32,6 +32,7 @@ the address on a mirror at which a canonical URL is fetched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv6Address
@@ -87,6 +88,25 @@ _NESTED_HEAD_RE = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# What urlsplit gives, read in one match for the common shape: a lower-case http(s) scheme,
+# an ASCII host name or an IPv6 literal, an optional port, then path, query and fragment
+# (urlsplit splits the fragment at the first "#", the query at the first "?" before it).
+# Anything else (userinfo, odd hosts, upper-case schemes) is left to urlsplit.
+_SPLIT_RE = re.compile(
+    r"(https?)://([A-Za-z0-9._-]+(?::[0-9]*)?|\[[0-9A-Fa-f:.]+\](?::[0-9]*)?)(/[^?#]*)?(?:\?([^#]*))?(?:#(.*))?",
+    re.DOTALL,
+)
+
+
+def _escapes_re(codes: Iterable[str]) -> str:
+    """A regex for "%" and one of ``codes`` (two upper-case hex digits), grouped by the first."""
+    by_first: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        by_first.setdefault(code[0], []).append(code[1])
+    return "%(?:" + "|".join(f"{first}[{''.join(seconds)}]" for first, seconds in by_first.items()) + ")"
+
+
+_HEX2 = [f"{byte:02X}" for byte in range(256)]
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,10 @@ class Normalizer:
     def __init__(self, rules: Rules | None = None, cache_size: int = 1 << 16) -> None:
         self.rules = rules or load_rules()
         self.normalize = lru_cache(maxsize=cache_size)(self._normalize_uncached)  # type: ignore[method-assign]
+        # What a (scheme, netloc) and a (site, parameter name) come to: hosts and names recur
+        # far more than whole URLs do (a page links a few hosts, a site uses a few names).
+        self._netlocs: dict[tuple[str, str], tuple[str, str, Site | None]] = {}
+        self._stripped: dict[tuple[str, str], bool] = {}
 
     def normalize(self, url: str, base: str | None = None) -> str:  # replaced per instance
         """Return the canonical form of ``url`` (see the module docstring)."""
@@ -185,14 +209,46 @@ class Normalizer:
 
     def _steps(self, url: str, base: str | None, log: list[Change] | None) -> str:
         text = _absolute(url, base, log)
+        split = _SPLIT_RE.fullmatch(text)
+        if split is not None:
+            scheme, netloc, path, query, fragment = split.group(1, 2, 3, 4, 5)
+            path, query, fragment = path or "", query or "", fragment or ""
+        else:
+            try:
+                parts = urlsplit(text)
+            except ValueError as exc:
+                raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
+            scheme, netloc, path, query, fragment = (parts.scheme.lower(), *parts[1:])
+            if scheme not in _DEFAULT_PORTS:
+                raise InvalidUrl(f"not an http(s) URL: {url!r}")
+        if log is None:
+            known = self._netlocs.get((scheme, netloc))
+            if known is None:
+                known = self._checked_netloc(url, text, split is not None, scheme, netloc, None)
+                if len(self._netlocs) < 4096:
+                    self._netlocs[scheme, netloc] = known
+            scheme, netloc, site = known
+        else:
+            scheme, netloc, site = self._checked_netloc(url, text, split is not None, scheme, netloc, log)
+        pairs = self._strip_tracking(query, site, log)
+        if fragment and log is not None:
+            _note(log, "fragment", f"dropped #{fragment}", "canonical form")
+        return _canonical_form(scheme, netloc, path, pairs, log)
+
+    def _checked_netloc(
+        self, url: str, text: str, fast: bool, scheme: str, netloc: str, log: list[Change] | None
+    ) -> tuple[str, str, Site | None]:
+        """The scheme and netloc a URL's own come to, and the site of its host. A bad IP
+        literal that the fast split let through gets urlsplit's own complaint."""
         try:
-            parts = urlsplit(text)
-        except ValueError as exc:
-            raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
-        scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS:
-            raise InvalidUrl(f"not an http(s) URL: {url!r}")
-        host, port = _host_and_port(url, scheme, parts.netloc, log)
+            host, port = _host_and_port(url, scheme, netloc, log)
+        except InvalidUrl:
+            if fast and netloc.startswith("["):
+                try:
+                    urlsplit(text)
+                except ValueError as exc:
+                    raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
+            raise
         host, port = self._map_mirror(host, port, log)
         site = self.rules.site_for_host(host)
         if site is not None and scheme != site.scheme:
@@ -200,11 +256,7 @@ class Normalizer:
             if port == _DEFAULT_PORTS[site.scheme]:
                 port = None
             scheme = site.scheme
-        netloc = host if port is None else f"{host}:{port}"
-        pairs = self._strip_tracking(parts.query, site, log)
-        if parts.fragment and log is not None:
-            _note(log, "fragment", f"dropped #{parts.fragment}", "canonical form")
-        return _canonical_form(scheme, netloc, parts.path, pairs, log)
+        return scheme, host if port is None else f"{host}:{port}", site
 
     def _map_mirror(self, host: str, port: int | None, log: list[Change] | None) -> tuple[str, int | None]:
         if not host.endswith(".onion"):
@@ -233,6 +285,21 @@ class Normalizer:
             name, eq, value = piece.partition("=")
             if "%" in name or "+" in name:
                 name = unquote_plus(name)
+            if log is None:
+                key = (site.key if site is not None else "", name)
+                stripped = self._stripped.get(key)
+                if stripped is None:
+                    stripped = global_rule.matches(name) is not None or bool(
+                        site_rule and site_rule.matches(name) is not None
+                    )
+                    if len(self._stripped) < 4096:
+                        self._stripped[key] = stripped
+                if stripped:
+                    continue
+                if value and _ONION_RE.search(value):
+                    piece = self._map_nested(piece, name, value, log)
+                kept.append(piece)
+                continue
             rule = global_rule.matches(name)
             if rule is not None:
                 _note(log, "query", f"removed {name}", f"global.toml tracking: {rule}")
@@ -357,9 +424,14 @@ def _bracketed_host(url: str, host: str) -> str:
     if inner.startswith("v"):
         return f"[{inner}]"
     try:
-        return f"[{IPv6Address(inner)}]"
+        return f"[{_compressed_ipv6(inner)}]"
     except ValueError:
         raise InvalidUrl(f"bad IPv6 address {host!r} in {url!r}") from None
+
+
+@lru_cache(maxsize=4096)
+def _compressed_ipv6(inner: str) -> str:
+    return str(IPv6Address(inner))
 
 
 def _clean_host(url: str, host: str) -> str:
@@ -379,7 +451,7 @@ def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: 
     before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
     query = _plain_query(pairs)
     out_path: str | None = path
-    if query is not None and not _is_plain_path(path):
+    if query is not None and not _is_plain_path(path) and not _is_canonical_escaped_path(path):
         out_path = _w3lib_path(path)
     if query is not None and out_path is not None:
         canonical = f"{scheme}://{netloc}{out_path}?{query}" if query else f"{scheme}://{netloc}{out_path}"
@@ -402,6 +474,16 @@ def _w3lib_path(path: str) -> str | None:
     _quote_into(path.encode(), safe, _PATH_SAFEST_CHARS)
     out: str = _quote(_unquotepath(safe.decode()), _PATH_SAFE_CHARS).decode()
     return _remove_dot_segments(out) if out.startswith("/") else out
+
+
+# The escapes w3lib's path steps keep as they are (upper-case, a byte they do not decode),
+# found by asking them; a path of plain characters and such escapes comes out unchanged.
+_KEPT_PATH_ESCAPES = [code for code in _HEX2 if _w3lib_path(f"/a%{code}b") == f"/a%{code}b"]
+_CANONICAL_ESCAPED_PATH_RE = re.compile(rf"/(?:[A-Za-z0-9\-._~!$'()*,:@/]|{_escapes_re(_KEPT_PATH_ESCAPES)})*")
+
+
+def _is_canonical_escaped_path(path: str) -> bool:
+    return "%" in path and bool(_CANONICAL_ESCAPED_PATH_RE.fullmatch(path)) and "/." not in path
 
 
 def _fixed_point(url: str) -> str:
@@ -440,10 +522,17 @@ def _plain_part(part: str) -> tuple[bytes, str | None]:
     """(the bytes a query part decodes to, its canonical spelling), or (b"", None)."""
     if _PLAIN_QUERY_PART_RE.fullmatch(part):
         return part.encode("ascii"), part
+    if _CANONICAL_QUERY_PART_RE.fullmatch(part):  # spelled as quote_plus spells it
+        return unquote_to_bytes(part.replace("+", " ")), part
     if not _ESCAPED_QUERY_PART_RE.fullmatch(part):
         return b"", None
     raw = unquote_to_bytes(part.replace("+", " "))
     return raw, quote_plus(raw, safe="")
+
+
+# The escapes quote_plus(safe="") writes: upper-case, of a byte it does not leave as it is.
+_KEPT_QUERY_ESCAPES = [code for code in _HEX2 if quote_plus(bytes.fromhex(code), safe="") == f"%{code}"]
+_CANONICAL_QUERY_PART_RE = re.compile(rf"(?:[A-Za-z0-9\-._~+]|{_escapes_re(_KEPT_QUERY_ESCAPES)})*")
 
 
 def _note(log: list[Change] | None, step: str, change: str, rule: str) -> None:
