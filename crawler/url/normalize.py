@@ -98,6 +98,14 @@ _SPLIT_RE = re.compile(
 )
 
 
+# The shape most links have, in the form w3lib's canonical form leaves as it is (but for
+# the query's order): lower-case http(s) and host, plain path and query characters.
+_COMMON_URL_RE = re.compile(
+    r"(https?)://([a-z0-9.-]+(?::[0-9]{1,5})?)(/[A-Za-z0-9\-._~!$'()*,:@/]*)?(?:\?([A-Za-z0-9\-._~=&]*))?(?:#.*)?",
+    re.DOTALL,
+)
+
+
 def _escapes_re(codes: Iterable[str]) -> str:
     """A regex for "%" and one of ``codes`` (two upper-case hex digits), grouped by the first."""
     by_first: dict[str, list[str]] = {}
@@ -195,7 +203,37 @@ class Normalizer:
     # -- the steps -------------------------------------------------------------
 
     def _normalize_uncached(self, url: str, base: str | None = None) -> str:
-        return self._run(url, base, None)
+        # The common shape, its host and parameter names seen before: plain characters
+        # only, which w3lib's canonical form leaves as they are, so only stripping, the
+        # host's mapping and the query's order are left to do (the slow path gives the
+        # same: tests/test_properties.py). Anything else takes the steps one by one.
+        match = _COMMON_URL_RE.fullmatch(url) if isinstance(url, str) else None
+        if match is None:
+            return self._run(url, base, None)
+        scheme, netloc, path, query = match.group(1, 2, 3, 4)
+        known = self._netlocs.get((scheme, netloc))
+        if known is None or (path and "/." in path):
+            return self._run(url, base, None)
+        scheme, netloc, site = known
+        if not query:
+            return f"{scheme}://{netloc}{path or '/'}"
+        site_key = site.key if site is not None else ""
+        stripped = self._stripped
+        kept: list[tuple[str, str]] = []
+        for piece in query.split("&"):
+            if not piece:
+                continue
+            name, _, value = piece.partition("=")
+            strip = stripped.get((site_key, name))
+            if strip is None or "=" in value:
+                return self._run(url, base, None)
+            if not strip:
+                kept.append((name, value))
+        if not kept:
+            return f"{scheme}://{netloc}{path or '/'}"
+        if len(kept) > 1:
+            kept.sort()
+        return f"{scheme}://{netloc}{path or '/'}?" + "&".join([f"{name}={value}" for name, value in kept])
 
     def _run(self, url: str, base: str | None, log: list[Change] | None) -> str:
         if not isinstance(url, str):
