@@ -87,6 +87,11 @@ _NESTED_HEAD_RE = re.compile(
     r"(?P<host>[A-Z0-9.-]+\.onion)(?P<port>(?::|%3A)[0-9]*)?(?=$|[/?#]|%2F|%3F|%23)",
     re.IGNORECASE | re.ASCII,
 )
+# The same without userinfo, for a value with no "@" or "%40" (where the group cannot match,
+# and would only scan the whole value for one).
+_NESTED_HEAD_NO_USERINFO_RE = re.compile(
+    _NESTED_HEAD_RE.pattern.replace(r"(?P<userinfo>", r"(?P<userinfo>(?!)", 1), re.IGNORECASE | re.ASCII
+)
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # What urlsplit gives, read in one match for the common shape: a lower-case http(s) scheme,
 # an ASCII host name or an IPv6 literal, an optional port, then path, query and fragment
@@ -357,7 +362,8 @@ class Normalizer:
         ``scheme://host`` becomes the site's scheme and canonical host (its port is kept,
         unless the scheme changed): the same link found on the clearnet page and on the
         mirror page gives the same URL."""
-        match = _NESTED_HEAD_RE.match(value)
+        head = _NESTED_HEAD_RE if "@" in value or "%40" in value else _NESTED_HEAD_NO_USERINFO_RE
+        match = head.match(value)
         if match is None:
             return piece
         host = match["host"].lower()
