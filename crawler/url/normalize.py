@@ -496,7 +496,7 @@ def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: 
     query = _plain_query(pairs)
     out_path: str | None = path
     if query is not None and not _is_plain_path(path) and not _is_canonical_escaped_path(path):
-        out_path = _w3lib_path(path)
+        out_path = (None if path.isascii() else _encoded_path(path)) or _w3lib_path(path)
     if query is not None and out_path is not None:
         canonical = f"{scheme}://{netloc}{out_path}?{query}" if query else f"{scheme}://{netloc}{out_path}"
     else:
@@ -528,6 +528,26 @@ _CANONICAL_ESCAPED_PATH_RE = re.compile(rf"/(?:[A-Za-z0-9\-._~!$'()*,:@/]|{_esca
 
 def _is_canonical_escaped_path(path: str) -> bool:
     return "%" in path and bool(_CANONICAL_ESCAPED_PATH_RE.fullmatch(path)) and "/." not in path
+
+
+_NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+def _encoded_path(path: str) -> str | None:
+    """A path that is plain (or canonically escaped) but for non-ASCII characters, as w3lib
+    writes it: those characters as upper-case ``%XX`` of their UTF-8 bytes, the rest as it
+    is. None for any other path (and for a lone surrogate: w3lib's steps say what is wrong)."""
+    ascii_only = _NON_ASCII_RUN_RE.sub("a", path)
+    if not (_is_plain_path(ascii_only) or _is_canonical_escaped_path(ascii_only)):
+        return None
+    try:
+        return _NON_ASCII_RUN_RE.sub(_percent_utf8, path)
+    except UnicodeEncodeError:
+        return None
+
+
+def _percent_utf8(match: re.Match[str]) -> str:
+    return "".join([f"%{byte:02X}" for byte in match.group(0).encode()])
 
 
 def _fixed_point(url: str) -> str:
