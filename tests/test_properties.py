@@ -2,13 +2,15 @@
 
 import re
 from ipaddress import IPv6Address
+from unittest.mock import patch
 from urllib.parse import quote, urlsplit
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from w3lib.url import canonicalize_url
 
-from crawler.url.normalize import InvalidUrl, default_normalizer, explain_url, normalize_url
+from crawler.url import normalize as normalize_module
+from crawler.url.normalize import InvalidUrl, Normalizer, default_normalizer, explain_url, normalize_url
 from crawler.url.rewrite import rewrite_text
 
 RULES = default_normalizer().rules
@@ -201,3 +203,69 @@ def test_ipv6_hosts_agree_with_w3lib(address, form, port, tail):
     ours = urlsplit(normalize_url(url)).netloc
     assert ours == urlsplit(canonicalize_url(url)).netloc
     assert rewrite_text(f"see {url} ok") == f"see {normalize_url(url)} ok"
+
+
+# -- the fast paths (one-match split, canonical escapes) against the slow ones -------------------
+
+any_escape = st.integers(0, 255).flatmap(lambda b: st.sampled_from([f"%{b:02X}", f"%{b:02x}"]))
+fast_hosts = st.sampled_from(
+    PLAIN_HOSTS
+    + MIRROR_HOSTS[:3]
+    + ["www.nytimes.com", "Example.COM", "a_b.example", "-x-.example", "x..y", "[::1]", "[2001:DB8::0:1]"]
+    + ["[1.2.3.4]", "[::1", "[zz::1]", "[v1.x]", "[::ffff:1.2.3.4]", "[::1%25eth0]", "u:p@example.com"]
+)
+fast_ports = st.sampled_from(["", ":", ":80", ":443", ":8080", ":99999", ":8o"])
+fast_path = st.lists(
+    st.one_of(
+        any_escape,
+        st.sampled_from(list("abcZ09-._~!$'()*,:@;=+&/é |[]\\") + ["/./", "/../", "//", "東", "\U0001f600", "\ud800"]),
+    ),
+    max_size=10,
+).map(lambda parts: "/" + "".join(parts))
+fast_query_part = st.lists(st.one_of(any_escape, st.sampled_from(list("abZ09-._~+=/?:é "))), max_size=6).map("".join)
+fast_query = st.lists(st.tuples(fast_query_part, fast_query_part), max_size=4).map(
+    lambda items: "&".join(f"{k}={v}" for k, v in items)
+)
+
+
+@st.composite
+def fast_shaped_urls(draw):
+    scheme = draw(st.sampled_from(["http", "https", "HTTP"]))
+    url = f"{scheme}://{draw(fast_hosts)}{draw(fast_ports)}{draw(st.sampled_from(['', '']) | fast_path)}"
+    query = draw(st.one_of(st.none(), fast_query))
+    if query is not None:
+        url += "?" + query
+    return url + draw(st.sampled_from(["", "#", "#f?x=1", "#a#b"]))
+
+
+def outcome(normalize, url):
+    try:
+        return normalize(url)
+    except InvalidUrl as exc:
+        return f"InvalidUrl: {exc}"
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(fast_shaped_urls())
+@example("http://[1.2.3.4]/")
+@example("http://example.com/%C3%A9%2F%7E?q=%2F%41+b&r=%e9")
+@example("http://example.com/Z\u00fcrich/\u6771\u4eac/%C3%A9\ud800")
+@example("http://example.com/caf\u00e9/%41/\ufeff")
+def test_the_fast_paths_give_what_the_slow_paths_give(url):
+    normalizer = Normalizer(RULES, cache_size=0)
+    first = outcome(normalizer.normalize, url)
+    fast = outcome(normalizer.normalize, url)  # its host and parameter names known now
+    assert first == fast
+    never = re.compile(r"(?!)")
+    with (
+        patch.object(normalize_module, "_COMMON_URL_RE", never),
+        patch.object(normalize_module, "_SPLIT_RE", never),
+        patch.object(normalize_module, "_CANONICAL_ESCAPED_PATH_RE", never),
+        patch.object(normalize_module, "_CANONICAL_QUERY_PART_RE", never),
+        patch.object(normalize_module, "_encoded_path", lambda path: None),
+    ):
+        slow = outcome(Normalizer(RULES, cache_size=0).normalize, url)
+    assert fast == slow
+    plain = url.startswith("http") and url.split("/")[2] in PLAIN_HOSTS and "\\" not in url  # w3lib: "\\" is "/"
+    if plain and not fast.startswith("InvalidUrl"):
+        assert fast == w3lib_settled(url)  # and what w3lib gives, where nothing maps or strips

@@ -32,6 +32,7 @@ the address on a mirror at which a canonical URL is fetched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv6Address
@@ -86,7 +87,39 @@ _NESTED_HEAD_RE = re.compile(
     r"(?P<host>[A-Z0-9.-]+\.onion)(?P<port>(?::|%3A)[0-9]*)?(?=$|[/?#]|%2F|%3F|%23)",
     re.IGNORECASE | re.ASCII,
 )
+# The same without userinfo, for a value with no "@" or "%40" (where the group cannot match,
+# and would only scan the whole value for one).
+_NESTED_HEAD_NO_USERINFO_RE = re.compile(
+    _NESTED_HEAD_RE.pattern.replace(r"(?P<userinfo>", r"(?P<userinfo>(?!)", 1), re.IGNORECASE | re.ASCII
+)
 _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# What urlsplit gives, read in one match for the common shape: a lower-case http(s) scheme,
+# an ASCII host name or an IPv6 literal, an optional port, then path, query and fragment
+# (urlsplit splits the fragment at the first "#", the query at the first "?" before it).
+# Anything else (userinfo, odd hosts, upper-case schemes) is left to urlsplit.
+_SPLIT_RE = re.compile(
+    r"(https?)://([A-Za-z0-9._-]+(?::[0-9]*)?|\[[0-9A-Fa-f:.]+\](?::[0-9]*)?)(/[^?#]*)?(?:\?([^#]*))?(?:#(.*))?",
+    re.DOTALL,
+)
+
+
+# The shape most links have, in the form w3lib's canonical form leaves as it is (but for
+# the query's order): lower-case http(s) and host, plain path and query characters.
+_COMMON_URL_RE = re.compile(
+    r"(https?)://([a-z0-9.-]+(?::[0-9]{1,5})?)(/[A-Za-z0-9\-._~!$'()*,:@/]*)?(?:\?([A-Za-z0-9\-._~=&]*))?(?:#.*)?",
+    re.DOTALL,
+)
+
+
+def _escapes_re(codes: Iterable[str]) -> str:
+    """A regex for "%" and one of ``codes`` (two upper-case hex digits), grouped by the first."""
+    by_first: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        by_first.setdefault(code[0], []).append(code[1])
+    return "%(?:" + "|".join(f"{first}[{''.join(seconds)}]" for first, seconds in by_first.items()) + ")"
+
+
+_HEX2 = [f"{byte:02X}" for byte in range(256)]
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,10 @@ class Normalizer:
     def __init__(self, rules: Rules | None = None, cache_size: int = 1 << 16) -> None:
         self.rules = rules or load_rules()
         self.normalize = lru_cache(maxsize=cache_size)(self._normalize_uncached)  # type: ignore[method-assign]
+        # What a (scheme, netloc) and a (site, parameter name) come to: hosts and names recur
+        # far more than whole URLs do (a page links a few hosts, a site uses a few names).
+        self._netlocs: dict[tuple[str, str], tuple[str, str, Site | None]] = {}
+        self._stripped: dict[tuple[str, str], bool] = {}
 
     def normalize(self, url: str, base: str | None = None) -> str:  # replaced per instance
         """Return the canonical form of ``url`` (see the module docstring)."""
@@ -171,7 +208,37 @@ class Normalizer:
     # -- the steps -------------------------------------------------------------
 
     def _normalize_uncached(self, url: str, base: str | None = None) -> str:
-        return self._run(url, base, None)
+        # The common shape, its host and parameter names seen before: plain characters
+        # only, which w3lib's canonical form leaves as they are, so only stripping, the
+        # host's mapping and the query's order are left to do (the slow path gives the
+        # same: tests/test_properties.py). Anything else takes the steps one by one.
+        match = _COMMON_URL_RE.fullmatch(url) if isinstance(url, str) else None
+        if match is None:
+            return self._run(url, base, None)
+        scheme, netloc, path, query = match.group(1, 2, 3, 4)
+        known = self._netlocs.get((scheme, netloc))
+        if known is None or (path and "/." in path):
+            return self._run(url, base, None)
+        scheme, netloc, site = known
+        if not query:
+            return f"{scheme}://{netloc}{path or '/'}"
+        site_key = site.key if site is not None else ""
+        stripped = self._stripped
+        kept: list[tuple[str, str]] = []
+        for piece in query.split("&"):
+            if not piece:
+                continue
+            name, _, value = piece.partition("=")
+            strip = stripped.get((site_key, name))
+            if strip is None or "=" in value:
+                return self._run(url, base, None)
+            if not strip:
+                kept.append((name, value))
+        if not kept:
+            return f"{scheme}://{netloc}{path or '/'}"
+        if len(kept) > 1:
+            kept.sort()
+        return f"{scheme}://{netloc}{path or '/'}?" + "&".join([f"{name}={value}" for name, value in kept])
 
     def _run(self, url: str, base: str | None, log: list[Change] | None) -> str:
         if not isinstance(url, str):
@@ -185,14 +252,46 @@ class Normalizer:
 
     def _steps(self, url: str, base: str | None, log: list[Change] | None) -> str:
         text = _absolute(url, base, log)
+        split = _SPLIT_RE.fullmatch(text)
+        if split is not None:
+            scheme, netloc, path, query, fragment = split.group(1, 2, 3, 4, 5)
+            path, query, fragment = path or "", query or "", fragment or ""
+        else:
+            try:
+                parts = urlsplit(text)
+            except ValueError as exc:
+                raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
+            scheme, netloc, path, query, fragment = (parts.scheme.lower(), *parts[1:])
+            if scheme not in _DEFAULT_PORTS:
+                raise InvalidUrl(f"not an http(s) URL: {url!r}")
+        if log is None:
+            known = self._netlocs.get((scheme, netloc))
+            if known is None:
+                known = self._checked_netloc(url, text, split is not None, scheme, netloc, None)
+                if len(self._netlocs) < 4096:
+                    self._netlocs[scheme, netloc] = known
+            scheme, netloc, site = known
+        else:
+            scheme, netloc, site = self._checked_netloc(url, text, split is not None, scheme, netloc, log)
+        pairs = self._strip_tracking(query, site, log)
+        if fragment and log is not None:
+            _note(log, "fragment", f"dropped #{fragment}", "canonical form")
+        return _canonical_form(scheme, netloc, path, pairs, log)
+
+    def _checked_netloc(
+        self, url: str, text: str, fast: bool, scheme: str, netloc: str, log: list[Change] | None
+    ) -> tuple[str, str, Site | None]:
+        """The scheme and netloc a URL's own come to, and the site of its host. A bad IP
+        literal that the fast split let through gets urlsplit's own complaint."""
         try:
-            parts = urlsplit(text)
-        except ValueError as exc:
-            raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
-        scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS:
-            raise InvalidUrl(f"not an http(s) URL: {url!r}")
-        host, port = _host_and_port(url, scheme, parts.netloc, log)
+            host, port = _host_and_port(url, scheme, netloc, log)
+        except InvalidUrl:
+            if fast and netloc.startswith("["):
+                try:
+                    urlsplit(text)
+                except ValueError as exc:
+                    raise InvalidUrl(f"cannot parse {url!r}: {exc}") from None
+            raise
         host, port = self._map_mirror(host, port, log)
         site = self.rules.site_for_host(host)
         if site is not None and scheme != site.scheme:
@@ -200,11 +299,7 @@ class Normalizer:
             if port == _DEFAULT_PORTS[site.scheme]:
                 port = None
             scheme = site.scheme
-        netloc = host if port is None else f"{host}:{port}"
-        pairs = self._strip_tracking(parts.query, site, log)
-        if parts.fragment and log is not None:
-            _note(log, "fragment", f"dropped #{parts.fragment}", "canonical form")
-        return _canonical_form(scheme, netloc, parts.path, pairs, log)
+        return scheme, host if port is None else f"{host}:{port}", site
 
     def _map_mirror(self, host: str, port: int | None, log: list[Change] | None) -> tuple[str, int | None]:
         if not host.endswith(".onion"):
@@ -233,6 +328,21 @@ class Normalizer:
             name, eq, value = piece.partition("=")
             if "%" in name or "+" in name:
                 name = unquote_plus(name)
+            if log is None:
+                key = (site.key if site is not None else "", name)
+                stripped = self._stripped.get(key)
+                if stripped is None:
+                    stripped = global_rule.matches(name) is not None or bool(
+                        site_rule and site_rule.matches(name) is not None
+                    )
+                    if len(self._stripped) < 4096:
+                        self._stripped[key] = stripped
+                if stripped:
+                    continue
+                if value and _ONION_RE.search(value):
+                    piece = self._map_nested(piece, name, value, log)
+                kept.append(piece)
+                continue
             rule = global_rule.matches(name)
             if rule is not None:
                 _note(log, "query", f"removed {name}", f"global.toml tracking: {rule}")
@@ -252,7 +362,8 @@ class Normalizer:
         ``scheme://host`` becomes the site's scheme and canonical host (its port is kept,
         unless the scheme changed): the same link found on the clearnet page and on the
         mirror page gives the same URL."""
-        match = _NESTED_HEAD_RE.match(value)
+        head = _NESTED_HEAD_RE if "@" in value or "%40" in value else _NESTED_HEAD_NO_USERINFO_RE
+        match = head.match(value)
         if match is None:
             return piece
         host = match["host"].lower()
@@ -357,9 +468,14 @@ def _bracketed_host(url: str, host: str) -> str:
     if inner.startswith("v"):
         return f"[{inner}]"
     try:
-        return f"[{IPv6Address(inner)}]"
+        return f"[{_compressed_ipv6(inner)}]"
     except ValueError:
         raise InvalidUrl(f"bad IPv6 address {host!r} in {url!r}") from None
+
+
+@lru_cache(maxsize=4096)
+def _compressed_ipv6(inner: str) -> str:
+    return str(IPv6Address(inner))
 
 
 def _clean_host(url: str, host: str) -> str:
@@ -379,8 +495,8 @@ def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: 
     before = f"{scheme}://{netloc}{path}" + (f"?{'&'.join(pairs)}" if pairs else "")
     query = _plain_query(pairs)
     out_path: str | None = path
-    if query is not None and not _is_plain_path(path):
-        out_path = _w3lib_path(path)
+    if query is not None and not _is_plain_path(path) and not _is_canonical_escaped_path(path):
+        out_path = (None if path.isascii() else _encoded_path(path)) or _w3lib_path(path)
     if query is not None and out_path is not None:
         canonical = f"{scheme}://{netloc}{out_path}?{query}" if query else f"{scheme}://{netloc}{out_path}"
     else:
@@ -402,6 +518,36 @@ def _w3lib_path(path: str) -> str | None:
     _quote_into(path.encode(), safe, _PATH_SAFEST_CHARS)
     out: str = _quote(_unquotepath(safe.decode()), _PATH_SAFE_CHARS).decode()
     return _remove_dot_segments(out) if out.startswith("/") else out
+
+
+# The escapes w3lib's path steps keep as they are (upper-case, a byte they do not decode),
+# found by asking them; a path of plain characters and such escapes comes out unchanged.
+_KEPT_PATH_ESCAPES = [code for code in _HEX2 if _w3lib_path(f"/a%{code}b") == f"/a%{code}b"]
+_CANONICAL_ESCAPED_PATH_RE = re.compile(rf"/(?:[A-Za-z0-9\-._~!$'()*,:@/]|{_escapes_re(_KEPT_PATH_ESCAPES)})*")
+
+
+def _is_canonical_escaped_path(path: str) -> bool:
+    return "%" in path and bool(_CANONICAL_ESCAPED_PATH_RE.fullmatch(path)) and "/." not in path
+
+
+_NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+def _encoded_path(path: str) -> str | None:
+    """A path that is plain (or canonically escaped) but for non-ASCII characters, as w3lib
+    writes it: those characters as upper-case ``%XX`` of their UTF-8 bytes, the rest as it
+    is. None for any other path (and for a lone surrogate: w3lib's steps say what is wrong)."""
+    ascii_only = _NON_ASCII_RUN_RE.sub("a", path)
+    if not (_is_plain_path(ascii_only) or _is_canonical_escaped_path(ascii_only)):
+        return None
+    try:
+        return _NON_ASCII_RUN_RE.sub(_percent_utf8, path)
+    except UnicodeEncodeError:
+        return None
+
+
+def _percent_utf8(match: re.Match[str]) -> str:
+    return "".join([f"%{byte:02X}" for byte in match.group(0).encode()])
 
 
 def _fixed_point(url: str) -> str:
@@ -440,10 +586,17 @@ def _plain_part(part: str) -> tuple[bytes, str | None]:
     """(the bytes a query part decodes to, its canonical spelling), or (b"", None)."""
     if _PLAIN_QUERY_PART_RE.fullmatch(part):
         return part.encode("ascii"), part
+    if _CANONICAL_QUERY_PART_RE.fullmatch(part):  # spelled as quote_plus spells it
+        return unquote_to_bytes(part.replace("+", " ")), part
     if not _ESCAPED_QUERY_PART_RE.fullmatch(part):
         return b"", None
     raw = unquote_to_bytes(part.replace("+", " "))
     return raw, quote_plus(raw, safe="")
+
+
+# The escapes quote_plus(safe="") writes: upper-case, of a byte it does not leave as it is.
+_KEPT_QUERY_ESCAPES = [code for code in _HEX2 if quote_plus(bytes.fromhex(code), safe="") == f"%{code}"]
+_CANONICAL_QUERY_PART_RE = re.compile(rf"(?:[A-Za-z0-9\-._~+]|{_escapes_re(_KEPT_QUERY_ESCAPES)})*")
 
 
 def _note(log: list[Change] | None, step: str, change: str, rule: str) -> None:

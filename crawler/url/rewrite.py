@@ -91,6 +91,11 @@ class Rewriter:
         return replacement
 
     def _rewrite_url(self, raw: str) -> str:
+        if "&" not in raw and "\\" not in raw and raw[-1] not in _TRAILING_PUNCT:  # most URLs: as they are
+            try:
+                return self.normalizer.normalize(raw)
+            except ValueError:
+                return raw
         url, tail = _split_tail(raw)
         decoded, escapes = _unescape(url)
         try:
@@ -164,6 +169,8 @@ def _split_tail(raw: str) -> tuple[str, str]:
 
 def _unescape(url: str) -> tuple[str, tuple[str, ...]]:
     """Undo HTML/JSON escaping of ``&`` and ``/``; return the escapes to redo."""
+    if "\\" not in url and "&amp;" not in url:
+        return url, ()
     escapes = []
     if "&amp;" in url:
         url = url.replace("&amp;", "&")
