@@ -1,8 +1,14 @@
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings
 
 from crawler.samplemirror import MirrorServer, RecordingHttpProxy, RecordingSocks5Server, build_site
+
+# No per-example deadline: speed is measured in bench/, not asserted in tests, and a loaded CI
+# machine must not fail a property test for taking its time.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture(scope="session")
