@@ -103,7 +103,7 @@ class Archive:
     def of(cls, crawler: Crawler) -> Archive:
         """The crawl's archive (made once); NotConfigured when ``WARC_DIR`` is not set."""
         if not crawler.settings.get("WARC_DIR"):
-            raise NotConfigured("WARC_DIR is not set: no archive")
+            raise NotConfigured  # no archive asked for; no message, so Scrapy logs no warning for it
         archive = getattr(crawler, "_warc_archive", None)
         if archive is None:
             archive = cls(crawler)

@@ -43,7 +43,7 @@ class SharedConcurrencyMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         if not settings.get("REDIS_URL"):
-            raise NotConfigured("single-machine crawl")
+            raise NotConfigured  # a single-machine crawl; no message, so Scrapy logs no warning for it
         self.crawler = crawler
         self.limit = settings.getint("SHARED_CONCURRENT_REQUESTS_PER_MIRROR")
         self.ttl = settings.getfloat("DOWNLOAD_TIMEOUT") + 30
