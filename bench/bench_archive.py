@@ -48,7 +48,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
-from bench_crawl import CONTESTANTS, command_for, reset  # noqa: E402
+from bench_crawl import BARE_SPIDER, CONTESTANTS, command_for, reset  # noqa: E402
 
 from crawler.samplemirror import (  # noqa: E402
     MIRROR_V3,
@@ -65,21 +65,6 @@ PEER_VERSION = "0.5.3"
 PEER_REQUIREMENTS = (f"scrapy-webarchive=={PEER_VERSION}", "w3lib<2.2", "twisted<23.9")
 PEER_HOME = Path.home() / ".cache" / "onion-news-crawler" / "bench-scrapy-webarchive"
 TIMEOUT = 3600.0
-# bench_crawl's bare spider, for Scrapy 2.11 (the proxy comes from http_proxy in the environment).
-PEER_SPIDER = """\
-from scrapy.linkextractors import LinkExtractor
-from scrapy.spiders import CrawlSpider, Rule
-
-
-class PeerSpider(CrawlSpider):
-    name = "peer"
-    allowed_domains = [{host!r}]
-    start_urls = [{start!r}]
-    rules = (Rule(LinkExtractor(allow=r"/\\d{{4}}/\\d{{2}}/\\d{{2}}/|/video/"), callback="parse_item", follow=True),)
-
-    def parse_item(self, response):
-        yield {{"url": response.url, "title": response.css("title::text").get()}}
-"""
 
 
 @dataclass
@@ -153,8 +138,8 @@ def peer_python() -> Path:
 
 
 def peer_crawl(workdir: Path, http_proxy_url: str, depth: int, exporter: bool) -> Run:
-    spider = workdir / "peer_spider.py"
-    spider.write_text(PEER_SPIDER.format(host=MIRROR_V3, start=START_URL))
+    spider = workdir / "peer_spider.py"  # bench_crawl's bare spider; on Scrapy 2.11 the proxy comes from http_proxy
+    spider.write_text(BARE_SPIDER.format(host=MIRROR_V3, start=START_URL))
     settings = {
         "CONCURRENT_REQUESTS": "16",
         "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
