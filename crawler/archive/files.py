@@ -111,10 +111,6 @@ class WarcFiles:
         self._close_file()
         self._digests.close()
 
-    @property
-    def files(self) -> list[Path]:
-        return sorted(self.folder.glob("*.warc.gz"))
-
     # -- files -----------------------------------------------------------------------
 
     def _rotate(self) -> None:
@@ -129,7 +125,6 @@ class WarcFiles:
         self._fd = os.open(creating, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         creating.rename(self._path)
-        self._size = 0
         buffer = BytesIO()
         WarcWriter(buffer, gzip=True).write_record(self._warcinfo(name))
         _write_all(self._fd, buffer.getvalue())
