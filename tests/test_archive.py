@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import socketserver
@@ -493,3 +494,21 @@ def test_a_response_another_download_handler_fetched_is_archived_with_what_scrap
     assert stored.body == body and archive.captures[request].uri == request.url
     assert sent.rec_type == "request" and sent.http_headers.statusline == "/a.html?x=1 HTTP/1.1"
     assert warcio_check(tmp_path).returncode == 0
+
+
+def test_a_recrawl_into_the_same_warc_dir_writes_revisits_for_unchanged_pages(archived, tmp_path):
+    workdir, *_ = archived
+    warc = tmp_path / "warc"
+    shutil.copytree(workdir / "warc", warc)
+    before = {path.name for path in warc.glob("*.warc.gz")}
+    site = build_site()
+    with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
+        again = run_crawl(tmp_path, proxy.url, settings={"DEPTH_LIMIT": "10", "WARC_DIR": str(warc)})
+    assert again.returncode == 0, again.stderr[-3000:]
+    new = [r for r in read_records(warc) if r.filename not in before]
+    first_run = {header(r, "WARC-Record-ID") for r in read_records(workdir / "warc")}
+    article = f"{ONION}{site.articles[0].path}"
+    [capture] = [r for r in new if header(r, "WARC-Target-URI") == article and r.rec_type in ("response", "revisit")]
+    assert capture.rec_type == "revisit" and header(capture, "WARC-Refers-To") in first_run
+    assert header(capture, "WARC-Refers-To-Target-URI") == article
+    assert warcio_check(warc).returncode == 0
