@@ -566,7 +566,7 @@ def bench_mix(table: Table, distinct: list[Url], lookups: int) -> None:
 
 def bench_rewrite(table: Table, pages: list[tuple[str, str]]) -> None:
     megabytes = sum(len(page.encode()) for page, _ in pages) / 1e6
-    url_count = sum(len(rewrite_mod._URL_RE.findall(page)) for page, _ in pages)
+    url_count = sum(len(rewrite_mod.URL_RE.findall(page)) for page, _ in pages)
     table.add(f"{len(pages)} pages, {megabytes:.2f} MB, {url_count:,} absolute URLs", " ")
 
     def first_pass() -> list[str]:
@@ -587,7 +587,7 @@ def bench_rewrite(table: Table, pages: list[tuple[str, str]]) -> None:
     def identity(match: re.Match[str]) -> str:
         return match.group(0)
 
-    url_re = rewrite_mod._URL_RE
+    url_re = rewrite_mod.URL_RE
     floor = best_of(lambda: [url_re.sub(identity, page) for page, _ in pages])
     table.add(
         "rewrite_text, first pass (cold cache)", f"{megabytes / cold:,.2f} MB/s", f"{floor / cold:.2f}x floor speed"

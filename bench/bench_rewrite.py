@@ -101,7 +101,7 @@ def w3lib_rewriter() -> Callable[[str, bool], str]:
         return out
 
     def rewrite(text: str, warm: bool) -> str:
-        return rewrite_mod._URL_RE.sub(replace_memo if warm else replace, text)
+        return rewrite_mod.URL_RE.sub(replace_memo if warm else replace, text)
 
     return rewrite
 

@@ -21,28 +21,79 @@ part of a URL stays as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
 
 from crawler.url.normalize import Normalizer, check_base, default_normalizer, is_absolute_http
 
-__all__ = ["Rewriter", "rewrite_text"]
+__all__ = ["URL_RE", "Rewriter", "rewrite_text"]
 
 _SLASH = r"(?:/|\\/|\\u002[fF])"
 _URL_CHARS = r"""[^\s"'<>`{}|\\^\[\]()]"""
-# An absolute URL, possibly JSON-escaped (an IPv6 host in brackets allowed); ends at
-# whitespace, quotes, brackets. The loop is
-# unrolled (runs of plain characters between escapes) and starts with a literal, which
-# lets the regex engine skip ahead fast: this scan is most of rewrite_text's time.
 _URL_BODY = (
     rf"""{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_URL_CHARS}*(?:(?:\\/|\\u00[0-9a-fA-F]{{2}}){_URL_CHARS}*)*"""
 )
-_URL_RE = re.compile(rf"https?:{_URL_BODY}")
-_URL_ANY_CASE_RE = re.compile(rf"[hH][tT][tT][pP][sS]?:{_URL_BODY}")
+# What a URL is, by definition: an absolute http(s) URL, the scheme in any ASCII case,
+# possibly JSON-escaped (``\/``, ``\u00XX``; an IPv6 host in brackets allowed), ending at
+# whitespace, quotes, brackets, or a backslash that starts no such escape. The scanner
+# below finds exactly these (tests/test_properties.py holds it to this definition).
+URL_RE = re.compile(rf"[hH][tT][tT][pP][sS]?:{_URL_BODY}")
+_URL_SPLIT_RE = re.compile(f"({URL_RE.pattern})")
+# What ``\s`` stands for in a str pattern (tests/test_properties.py checks it), and the
+# other characters that end a URL.
+_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_URL_ENDS = "\"'<>`{}|^[]()"
+
+
+def _every_character_but(excluded: str) -> str:
+    r"""A character class of every code point but those in ``excluded`` (where ``a-b``
+    is a range), written as the ranges between them.
+
+    >>> _every_character_but("\n b-d")
+    '[\\x00-\\x09\\x0b-\\x1f\\x21-\\x61\\x65-\\U0010ffff]'
+    """
+    codes: set[int] = set()
+    for run in re.finditer(r"(.)-(.)|.", excluded, re.DOTALL):
+        first, last = (run[1], run[2]) if run[1] else (run[0], run[0])
+        codes.update(range(ord(first), ord(last) + 1))
+    ranges, start = [], 0
+    for code in sorted(codes):
+        if code > start:
+            ranges.append((start, code - 1))
+        start = code + 1
+    if start <= 0x10FFFF:
+        ranges.append((start, 0x10FFFF))
+    return "[" + "".join(_class_range(first, last) for first, last in ranges) + "]"
+
+
+def _class_range(first: int, last: int) -> str:
+    return _class_char(first) if first == last else f"{_class_char(first)}-{_class_char(last)}"
+
+
+def _class_char(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\U{code:08x}"
+
+
+# The scanner: the same head, then a run of URL characters or backslashes. It writes the
+# class as the ranges between the characters that end a URL, because the regex engine tests
+# ``\s`` (a Unicode category) and a negated class per character far slower (the scan ran at
+# half the speed); and it takes backslashes in, because the definition's escape loop is the
+# engine's slowest construct. A URL with a backslash that starts no escape is cut there
+# afterwards (``_split_urls``), which is rare.
+_SCAN_CHARS = _every_character_but(_WHITESPACE + _URL_ENDS)
+_SCAN_BODY = rf"{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_SCAN_CHARS}*"
+# A scheme in lower case makes a literal the engine skips ahead to; in any case it tests
+# every character, twice as slow: that scan runs only where "http" is written otherwise.
+_URL_SCAN_RE = re.compile(rf"(https?:{_SCAN_BODY})")
+_URL_SCAN_ANY_CASE_RE = re.compile(rf"([hH][tT][tT][pP][sS]?:{_SCAN_BODY})")
+_ODD_CASE_SCHEME_RES = (re.compile("H[tT][tT][pP]"), re.compile("h(?:T|tT|ttP)"))
+# Every backslash in a URL starts an escape, so the first that starts none is where it ends.
+_BAD_ESCAPE_RE = re.compile(r"\\(?!/|u00[0-9a-fA-F]{2})")
 # One literal-led pattern per attribute is far faster than one alternation.
-_ATTR_RES = tuple(
-    re.compile(rf"""{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""") for name in ("href", "src", "action", "poster")
-)
+# The attributes whose relative values are resolved against ``base``. Each is found with
+# str.find and its value read with one regex match: a regex search for the name tests every
+# character in Python's regex engine, several times slower than str.find.
+_ATTR_NAMES = ("href", "src", "action", "poster")
+_ATTR_VALUE_RE = re.compile(r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _ATTR_BOUNDARY = frozenset(" \t\r\n\f\"'-/")
 _TRAILING_PUNCT = ".,;:!?*_"
 _MEMO_SIZE = 1 << 16
@@ -72,58 +123,92 @@ class Rewriter:
         that is not an absolute http(s) URL raises :class:`~crawler.exceptions.InvalidUrl` naming it.
         """
         if base is not None:
-            replace = self._attribute_replacer(check_base(base))
-            for attribute in _ATTR_RES:
-                text = attribute.sub(replace, text)
-        any_case = "HTTP" in text or "Http" in text
-        text = (_URL_ANY_CASE_RE if any_case else _URL_RE).sub(self._replace_url, text)
+            base = check_base(base)
+            for name in _ATTR_NAMES:
+                text = self._rewrite_attribute(text, name, base)
+        text = self._rewrite_urls(text)
         if self._domains:
             text = self._map_hosts(text)
         return text
 
-    def _replace_url(self, match: re.Match[str]) -> str:
-        raw = match.group(0)
-        replacement = self._memo.get(raw)
-        if replacement is None:
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            replacement = self._memo[raw] = self._rewrite_url(raw)
-        return replacement
+    def _rewrite_urls(self, text: str) -> str:
+        """Every absolute URL in ``text`` canonical: one split, then a memo look-up per URL
+        (no callback per match, which would cost more than the look-up)."""
+        parts = _split_urls(text)
+        if len(parts) == 1:
+            return text
+        memo = self._memo
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        remembered = memo.get
+        for index in range(1, len(parts), 2):
+            raw = parts[index]
+            canonical = remembered(raw)
+            if canonical is None:
+                canonical = memo[raw] = self._rewrite_url(raw)
+            parts[index] = canonical
+        return "".join(parts)
 
     def _rewrite_url(self, raw: str) -> str:
-        if "&" not in raw and "\\" not in raw and raw[-1] not in _TRAILING_PUNCT:  # most URLs: as they are
-            try:
-                return self.normalizer.normalize(raw)
-            except ValueError:
-                return raw
+        """One URL as the scanner found it, canonical and escaped as it was written; as it
+        was if it cannot be read."""
+        if "&" not in raw and raw[-1] not in _TRAILING_PUNCT:
+            if "\\" not in raw:  # most URLs: as they are
+                return self._normalized(raw) or raw
+            plain = raw.replace("\\/", "/")
+            if "\\" not in plain:  # in JSON: escaped slashes only
+                canonical = self._normalized(plain)
+                return canonical.replace("/", "\\/") if canonical else raw
         url, tail = _split_tail(raw)
         decoded, escapes = _unescape(url)
+        canonical = self._normalized(decoded)
+        return _escape(canonical, escapes) + tail if canonical else raw
+
+    def _normalized(self, url: str) -> str | None:
         try:
-            canonical = self.normalizer.normalize(decoded)
+            return self.normalizer.normalize(url)
         except ValueError:  # InvalidUrl, and anything else a link too odd to read raises
-            return raw
-        return _escape(canonical, escapes) + tail
+            return None
 
-    def _attribute_replacer(self, base: str) -> Callable[[re.Match[str]], str]:
-        def replace(match: re.Match[str]) -> str:
-            start = match.start()
-            if start and match.string[start - 1] not in _ATTR_BOUNDARY:
-                return match.group(0)  # "xhref=" is another attribute
-            group = 1 if match.group(1) is not None else 2 if match.group(2) is not None else 3
-            value = match.group(group)
-            if not value or is_absolute_http(value) or value[:11].lower().startswith(_NOT_FETCHABLE):
-                return match.group(0)
-            decoded, escapes = _unescape(value)
-            try:
-                canonical = self.normalizer.normalize(decoded, base)
-            except ValueError:
-                return match.group(0)
-            start, end = match.span(group)
-            whole = match.group(0)
-            offset = match.start(0)
-            return whole[: start - offset] + _escape(canonical, escapes) + whole[end - offset :]
+    def _rewrite_attribute(self, text: str, name: str, base: str) -> str:
+        """Every relative value of the attribute ``name`` resolved against ``base``, canonical.
+        The occurrences are taken left to right, each value read whole (``name=`` inside a
+        value is part of the value), as a regex substitution would."""
+        find = text.find
+        index = find(name)
+        if index == -1:
+            return text
+        pieces: list[str] = []
+        last = 0
+        while index != -1:
+            value = _ATTR_VALUE_RE.match(text, index + len(name))
+            if value is None:
+                index = find(name, index + 1)
+                continue
+            if not index or text[index - 1] in _ATTR_BOUNDARY:  # not "xhref=", another attribute
+                group = value.lastindex or 0
+                canonical = self._resolved(value.group(group), base)
+                if canonical is not None:
+                    start, end = value.span(group)
+                    pieces += (text[last:start], canonical)
+                    last = end
+            index = find(name, value.end())
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
-        return replace
+    def _resolved(self, value: str, base: str) -> str | None:
+        """A relative link's canonical URL, escaped as it was; None for an absolute URL (the
+        URL scan's), a fragment, a non-fetchable scheme, or a link that cannot be read."""
+        if not value or is_absolute_http(value) or value[:11].lower().startswith(_NOT_FETCHABLE):
+            return None
+        decoded, escapes = _unescape(value)
+        try:
+            canonical = self.normalizer.normalize(decoded, base)
+        except ValueError:
+            return None
+        return _escape(canonical, escapes)
 
     def _map_hosts(self, text: str) -> str:
         """Map the known mirror host names left outside URLs (bare, protocol-relative,
@@ -153,6 +238,36 @@ class Rewriter:
             return text
         pieces.append(text[last:])
         return "".join(pieces)
+
+
+def _split_urls(text: str) -> list[str]:
+    """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
+    parts = (_URL_SCAN_ANY_CASE_RE if _has_odd_case_scheme(text) else _URL_SCAN_RE).split(text)
+    if len(parts) == 1 or "\\" not in text:
+        return parts
+    offset = 0
+    for index in range(1, len(parts), 2):
+        offset += len(parts[index - 1])
+        url = parts[index]
+        bad = _BAD_ESCAPE_RE.search(url) if "\\" in url else None
+        if bad is not None:
+            # The URL ends at that backslash, and the next may start inside what the scanner
+            # took: the definition itself goes on from there (rare: "http://a\n" in JSON).
+            cut = offset + bad.start()
+            return [*parts[:index], url[: bad.start()], *_URL_SPLIT_RE.split(text[cut:])]
+        offset += len(url)
+    return parts
+
+
+def _has_odd_case_scheme(text: str) -> bool:
+    """Whether ``text`` may hold "http" in another case ("HTTP", "hTtp"...): its first
+    capital makes "H" then [tT][tT][pP], or "hT", "htT" or "httP". Two searches led by a
+    literal are far faster than a case-blind scan of the whole text.
+
+    >>> _has_odd_case_scheme("http://a HTTP"), _has_odd_case_scheme("httP:"), _has_odd_case_scheme("http://a")
+    (True, True, False)
+    """
+    return any(odd.search(text) for odd in _ODD_CASE_SCHEME_RES)
 
 
 def _split_tail(raw: str) -> tuple[str, str]:
