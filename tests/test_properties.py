@@ -167,7 +167,19 @@ scanner_soup = st.lists(
     st.one_of(
         st.text(max_size=4),
         st.sampled_from(
-            ["http://", "https://", "HTTP://", "hTtPs:", "httP:", "https:\\/\\/", "http:\\u002F\\u002f", "\\", "\\/"]
+            [
+                "http://",
+                "https://",
+                "HTTP://",
+                "hTtPs:",
+                "httP:",
+                "httpS:",
+                "Http",
+                "https:\\/\\/",
+                "http:\\u002F\\u002f",
+                "\\",
+                "\\/",
+            ]
             + ["\\u0026", "\\u00zz", "\\n", '\\"', "\\\\/", "[::1]", "[x]", "]", "/a", "?b=1", "&amp;", " ", "\n"]
             + ["\u00a0", "\u2028", "\x1c", "\x00", '"', "'", "<", "(", ")", "é", "\ud800", ".", ",", "href=", "x"]
         ),
@@ -179,7 +191,7 @@ scanner_soup = st.lists(
 @settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
 @given(scanner_soup)
 @example("http://\\u00zzhttp://[::1]")  # a URL starts inside what the scanner took, and goes on
-@example("x HTTP://a hTtp://b")
+@example("x HTTP://a hTtp://b httpS://c XMLHttpRequest")
 def test_the_url_scanner_finds_exactly_what_the_definition_finds(text):
     parts = rewrite_module._split_urls(text)
     assert "".join(parts) == text

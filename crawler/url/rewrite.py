@@ -82,10 +82,15 @@ def _class_char(code: int) -> str:
 _SCAN_CHARS = _every_character_but(_WHITESPACE + _URL_ENDS)
 _SCAN_BODY = rf"{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_SCAN_CHARS}*"
 # A scheme in lower case makes a literal the engine skips ahead to; in any case it tests
-# every character, twice as slow: that scan runs only where "http" is written otherwise.
+# every character, twice as slow: that scan runs only where a URL's scheme is written otherwise.
 _URL_SCAN_RE = re.compile(rf"(https?:{_SCAN_BODY})")
 _URL_SCAN_ANY_CASE_RE = re.compile(rf"([hH][tT][tT][pP][sS]?:{_SCAN_BODY})")
-_ODD_CASE_SCHEME_RES = (re.compile("H[tT][tT][pP]"), re.compile("h(?:T|tT|ttP)"))
+# A URL whose scheme is not all lower case ("HTTPS:", "httpS:") has "H", "hT", "htT",
+# "httP" or "httpS" where its first capital is: two searches led by a literal find them.
+_ODD_CASE_HEAD_RES = (
+    re.compile(rf"H[tT][tT][pP][sS]?:{_SLASH}"),
+    re.compile(rf"h(?:T[tT][pP][sS]?|tT[pP][sS]?|ttP[sS]?|ttpS):{_SLASH}"),
+)
 # Every backslash in a URL starts an escape, so the first that starts none is where it ends.
 _BAD_ESCAPE_RE = re.compile(r"\\(?!/|u00[0-9a-fA-F]{2})")
 # One literal-led pattern per attribute is far faster than one alternation.
@@ -97,7 +102,7 @@ _ATTR_VALUE_RE = re.compile(r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _ATTR_BOUNDARY = frozenset(" \t\r\n\f\"'-/")
 _TRAILING_PUNCT = ".,;:!?*_"
 _MEMO_SIZE = 1 << 16
-_ENTITY_STOPS = ("&quot;", "&lt;", "&gt;", "&#34;", "&#39;", "&apos;")
+_ENTITY_STOP_RE = re.compile("&(?:quot|lt|gt|#34|#39|apos);")  # a quote or bracket: the URL ended
 _NOT_FETCHABLE = ("#", "mailto:", "javascript:", "data:", "tel:", "about:")
 # The host-name pass: ".onion" not followed by a host character, ASCII only (so no
 # Unicode case folding: a Kelvin sign is not a "k"); the label before it is looked up.
@@ -151,15 +156,21 @@ class Rewriter:
 
     def _rewrite_url(self, raw: str) -> str:
         """One URL as the scanner found it, canonical and escaped as it was written; as it
-        was if it cannot be read."""
-        if "&" not in raw and raw[-1] not in _TRAILING_PUNCT:
-            if "\\" not in raw:  # most URLs: as they are
-                return self._normalized(raw) or raw
-            plain = raw.replace("\\/", "/")
-            if "\\" not in plain:  # in JSON: escaped slashes only
-                canonical = self._normalized(plain)
-                return canonical.replace("/", "\\/") if canonical else raw
-        url, tail = _split_tail(raw)
+        was if it cannot be read. The common spellings (plain, ``&amp;`` in HTML, ``\\/`` in
+        JSON) take a short way; the general one undoes and redoes every escape."""
+        url, tail = raw, ""
+        if raw[-1] in _TRAILING_PUNCT or ("&" in raw and _ENTITY_STOP_RE.search(raw)):
+            url, tail = _split_tail(raw)
+        if "\\" not in url:
+            if "&amp;" not in url:
+                canonical = self._normalized(url)
+            else:
+                canonical = self._normalized(url.replace("&amp;", "&"))
+                canonical = canonical and canonical.replace("&", "&amp;")
+            return canonical + tail if canonical else raw
+        if "\\u" not in url and "&" not in url:  # JSON's escaped slashes
+            canonical = self._normalized(url.replace("\\/", "/"))
+            return canonical.replace("/", "\\/") + tail if canonical else raw
         decoded, escapes = _unescape(url)
         canonical = self._normalized(decoded)
         return _escape(canonical, escapes) + tail if canonical else raw
@@ -260,25 +271,19 @@ def _split_urls(text: str) -> list[str]:
 
 
 def _has_odd_case_scheme(text: str) -> bool:
-    """Whether ``text`` may hold "http" in another case ("HTTP", "hTtp"...): its first
-    capital makes "H" then [tT][tT][pP], or "hT", "htT" or "httP". Two searches led by a
-    literal are far faster than a case-blind scan of the whole text.
+    """Whether a URL in ``text`` may have its scheme in another case than lower
+    ("HTTP://", "hTtps:\\/"); "XMLHttpRequest" is no such URL.
 
-    >>> _has_odd_case_scheme("http://a HTTP"), _has_odd_case_scheme("httP:"), _has_odd_case_scheme("http://a")
+    >>> _has_odd_case_scheme("HTTP://a"), _has_odd_case_scheme("httpS:/"), _has_odd_case_scheme("XMLHttpRequest")
     (True, True, False)
     """
-    return any(odd.search(text) for odd in _ODD_CASE_SCHEME_RES)
+    return any(head.search(text) for head in _ODD_CASE_HEAD_RES)
 
 
 def _split_tail(raw: str) -> tuple[str, str]:
     """Separate what follows a URL but was caught with it: entities, punctuation."""
-    cut = len(raw)
-    if "&" in raw:
-        for stop in _ENTITY_STOPS:
-            index = raw.find(stop)
-            if index != -1:
-                cut = min(cut, index)
-    url = raw[:cut].rstrip(_TRAILING_PUNCT)
+    stop = _ENTITY_STOP_RE.search(raw) if "&" in raw else None
+    url = (raw if stop is None else raw[: stop.start()]).rstrip(_TRAILING_PUNCT)
     return url, raw[len(url) :]
 
 
