@@ -229,9 +229,11 @@ class Normalizer:
             if not piece:
                 continue
             name, _, value = piece.partition("=")
-            strip = stripped.get((site_key, name))
-            if strip is None or "=" in value:
+            if "=" in value:
                 return self._run(url, base, None)
+            strip = stripped.get((site_key, name))
+            if strip is None:
+                strip = self._strips(site, name)
             if not strip:
                 kept.append((name, value))
         if not kept:
@@ -329,14 +331,9 @@ class Normalizer:
             if "%" in name or "+" in name:
                 name = unquote_plus(name)
             if log is None:
-                key = (site.key if site is not None else "", name)
-                stripped = self._stripped.get(key)
+                stripped = self._stripped.get((site.key if site is not None else "", name))
                 if stripped is None:
-                    stripped = global_rule.matches(name) is not None or bool(
-                        site_rule and site_rule.matches(name) is not None
-                    )
-                    if len(self._stripped) < 4096:
-                        self._stripped[key] = stripped
+                    stripped = self._strips(site, name)
                 if stripped:
                     continue
                 if value and _ONION_RE.search(value):
@@ -355,6 +352,16 @@ class Normalizer:
                 piece = self._map_nested(piece, name, value, log)
             kept.append(piece)
         return kept
+
+    def _strips(self, site: Site | None, name: str) -> bool:
+        """Whether the query parameter ``name`` is stripped on ``site``'s hosts (remembered)."""
+        site_rule = site.tracking if site is not None else None
+        strip = self.rules.global_tracking.matches(name) is not None or bool(
+            site_rule and site_rule.matches(name) is not None
+        )
+        if len(self._stripped) < 4096:
+            self._stripped[site.key if site is not None else "", name] = strip
+        return strip
 
     def _map_nested(self, piece: str, name: str, value: str, log: list[Change] | None) -> str:
         """A URL nested in a parameter value (``redirect_uri=...``, a share link's ``url=``)

@@ -98,7 +98,11 @@ _BAD_ESCAPE_RE = re.compile(r"\\(?!/|u00[0-9a-fA-F]{2})")
 # str.find and its value read with one regex match: a regex search for the name tests every
 # character in Python's regex engine, several times slower than str.find.
 _ATTR_NAMES = ("href", "src", "action", "poster")
-_ATTR_VALUE_RE = re.compile(r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+# An absolute value is read but not captured: it is the URL scan's.
+_ABSOLUTE = "[hH][tT][tT][pP][sS]?:"
+_ATTR_VALUE_RE = re.compile(
+    rf"""\s*=\s*(?:"(?:{_ABSOLUTE}[^"]*|([^"]*))"|'(?:{_ABSOLUTE}[^']*|([^']*))'|(?:{_ABSOLUTE}[^\s"'>]*|([^\s"'>]+)))"""
+)
 _ATTR_BOUNDARY = frozenset(" \t\r\n\f\"'-/")
 _TRAILING_PUNCT = ".,;:!?*_"
 _MEMO_SIZE = 1 << 16
@@ -196,8 +200,8 @@ class Rewriter:
             if value is None:
                 index = find(name, index + 1)
                 continue
-            if not index or text[index - 1] in _ATTR_BOUNDARY:  # not "xhref=", another attribute
-                group = value.lastindex or 0
+            group = value.lastindex
+            if group and (not index or text[index - 1] in _ATTR_BOUNDARY):  # not "xhref=", another attribute
                 canonical = self._resolved(value.group(group), base)
                 if canonical is not None:
                     start, end = value.span(group)
@@ -254,7 +258,7 @@ class Rewriter:
 def _split_urls(text: str) -> list[str]:
     """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
     parts = (_URL_SCAN_ANY_CASE_RE if _has_odd_case_scheme(text) else _URL_SCAN_RE).split(text)
-    if len(parts) == 1 or "\\" not in text:
+    if len(parts) == 1 or not _BAD_ESCAPE_RE.search("\0".join(parts[1::2])):  # the URLs alone
         return parts
     offset = 0
     for index in range(1, len(parts), 2):
