@@ -15,7 +15,7 @@ import redis
 
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
 from crawler.samplemirror.localredis import LocalRedis, free_port
-from tests.crawling import article_fetches, crawl_command, read_items, run_crawl, run_scrapy
+from tests.crawling import ScriptedMirror, article_fetches, crawl_command, html_page, read_items, run_crawl, run_scrapy
 
 PASSWORD = "s3cret-test-pw"
 BIN = Path(sys.executable).parent
@@ -34,9 +34,9 @@ def shared(redis_url):
     return client
 
 
-def start_workers(tmp_path, proxy_url, redis_url, count, settings=None):
+def start_workers(tmp_path, proxy_url, redis_url, count, settings=None, first=1):
     workers = []
-    for number in range(1, count + 1):
+    for number in range(first, first + count):
         command, env = crawl_command(
             tmp_path,
             proxy_url,
@@ -282,3 +282,243 @@ def test_a_redis_restart_is_a_blip(tmp_path):
     assert len(twice) <= 4  # at most what was in flight (2 workers x 2 requests)
     assert answers_after and answers_after[0] - back_at < 10  # fetching again within seconds
     assert max(ends) - back_at < 60 and killed_at < back_at
+
+
+# -- requests that failed transiently are kept in Redis and fetched again (crawler/shared/retry.py) --
+
+ARTICLES = [f"/2016/12/05/world/article-{n:02d}.html" for n in range(12)]
+NOT_FOUND = "/2016/12/05/world/gone.html"
+QUICK = {"MIRROR_PROBE_DELAY": "0.5", "MIRROR_PROBE_MAX_DELAY": "1", "RETRY_TIMES": "1", "DEPTH_LIMIT": "5"}
+
+
+def scripted_site(failing):
+    """A home page linking ARTICLES and NOT_FOUND (404); ``failing(path, attempt)`` returns a
+    reply, or "drop" to drop the connection, or None to answer the page."""
+
+    def answer(path, attempt):
+        reply = failing(path, attempt)
+        if reply == "drop":
+            return None
+        if reply is not None:
+            return reply
+        if path == NOT_FOUND:
+            return 404, {}, html_page("Not found")
+        return 200, {}, html_page("Home" if path == "/" else path, *ARTICLES, NOT_FOUND)
+
+    return ScriptedMirror(answer)
+
+
+def fetches_of(mirror, since=0):
+    return Counter(path for _, path in mirror.requests[since:] if path != "/robots.txt")
+
+
+def statuses(path):
+    with sqlite3.connect(path) as db:
+        return {
+            url.split(".onion", 1)[-1].removeprefix("https://www.nytimes.com"): status
+            for url, status in db.execute("SELECT url, status FROM pages")
+        }
+
+
+def retry_entries(client):
+    """path -> (due score, the request kept) of every entry of the retry set."""
+    from crawler.shared import JsonRequestSerializer
+
+    entries = {}
+    for fingerprint, due in client.zrange("mirror:retry", 0, -1, withscores=True):
+        request = JsonRequestSerializer.loads(client.hget("mirror:retry:requests", fingerprint))
+        entries[request["url"].split(".onion", 1)[1]] = (due, request)
+    return entries
+
+
+def test_a_transient_failure_is_kept_in_redis_and_fetched_by_the_next_shared_run(tmp_path, shared, redis_url):
+    """Run 1: a 503 after its retry and a dropped connection are kept in Redis, a 404 is not.
+    Run 2 (the mirror healthy again) fetches those two, and nothing else: the store has every page."""
+    healthy = {"value": False}
+    broken = {ARTICLES[1]: (503, {}, "busy"), ARTICLES[2]: "drop"}
+
+    def failing(path, attempt):
+        return None if healthy["value"] else broken.get(path)
+
+    settings = {**QUICK, "REDIS_URL": redis_url, "SHARED_RETRY_ROUNDS": "0"}  # 0: only the next run
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        first = run_crawl(tmp_path, proxy.url, settings=settings, output="part1.jsonl")
+        assert first.returncode == 0, first.stderr[-3000:]
+        after_first = len(mirror.requests)
+        kept = retry_entries(shared)
+        status = run_scrapy(tmp_path, "shared", "-s", f"REDIS_URL={redis_url}")
+        healthy["value"] = True
+        second = run_crawl(tmp_path, proxy.url, settings=settings, output="part2.jsonl")
+        again = fetches_of(mirror, after_first)
+    assert second.returncode == 0, second.stderr[-3000:]
+    first_status = {item["url"].removeprefix("https://www.nytimes.com"): item["status"] for item in first.items}
+    assert first_status[ARTICLES[1]] == 503 and first_status[ARTICLES[2]] is None
+    assert first_status[NOT_FOUND] == 404
+    assert set(kept) == {ARTICLES[1], ARTICLES[2]}  # the transient failures, not the 404
+    assert "failed transiently, to fetch again: 2 (2 by the next run)" in status.stdout
+    for due, request in kept.values():
+        assert due == float("inf")  # SHARED_RETRY_ROUNDS=0: for the next run
+        assert "retry_times" not in request["meta"] and "proxy" not in request["meta"]  # a first attempt again
+        assert request["meta"]["canonical"].startswith("https://www.nytimes.com/")
+    assert again == Counter({ARTICLES[1]: 1, ARTICLES[2]: 1})  # only what failed, once each
+    assert "Fetching again 2 requests that failed transiently in an earlier run" in second.stderr
+    final = statuses(tmp_path / "crawl.sqlite3")
+    assert {path: final[path] for path in ARTICLES} == dict.fromkeys(ARTICLES, 200)  # every page
+    assert final[NOT_FOUND] == 404
+    assert not shared.exists("mirror:retry") and not shared.exists("mirror:retry:requests")
+    for result in (first, second):
+        assert "Traceback" not in result.stderr and PASSWORD not in result.stderr
+
+
+def test_an_empty_queue_fetches_the_failures_again_with_backoff_then_leaves_them_to_the_next_run(
+    tmp_path, shared, redis_url
+):
+    """One run: a page that fails twice is fetched again SHARED_RETRY_DELAY later and stored; a page
+    that always fails is fetched SHARED_RETRY_ROUNDS more times, each wait twice the one before,
+    then kept for the next run, and the crawl ends."""
+    flaky, dead = ARTICLES[3], ARTICLES[4]
+
+    def failing(path, attempt):
+        if path == dead or (path == flaky and attempt <= 2):
+            return 503, {}, "busy"
+        return None
+
+    settings = {**QUICK, "REDIS_URL": redis_url, "SHARED_RETRY_DELAY": "1", "SHARED_RETRY_ROUNDS": "2"}
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        started = time.monotonic()
+        result = run_crawl(tmp_path, proxy.url, settings=settings)
+        took = time.monotonic() - started
+        dead_hits, flaky_hits = mirror.hits(dead), mirror.hits(flaky)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert took < 30
+    stored = statuses(tmp_path / "crawl.sqlite3")
+    assert stored[flaky] == 200 and stored[dead] == 503
+    assert len(flaky_hits) == 3  # the first round (2 attempts: RETRY_TIMES=1), then the round that answers
+    assert flaky_hits[2] - flaky_hits[1] >= 1.0  # SHARED_RETRY_DELAY after the failure
+    assert len(dead_hits) == 6  # 3 rounds of 2 attempts
+    assert dead_hits[2] - dead_hits[1] >= 1.0 and dead_hits[4] - dead_hits[3] >= 2.0  # doubling
+    assert {path: due for path, (due, _) in retry_entries(shared).items()} == {dead: float("inf")}
+    assert "go back to it in" in result.stderr and "fetched again by the next run" in result.stderr
+    assert fetches_of(mirror)[NOT_FOUND] == 1  # a final answer is not fetched again
+    assert "Traceback" not in result.stderr
+
+
+def test_two_workers_fetch_each_kept_request_once(tmp_path, shared, redis_url):
+    """Every article failed in the first run; two workers start the second run together: each
+    kept request goes back to the queue once (one script moves it), so it is fetched once in all."""
+    healthy = {"value": False}
+
+    def failing(path, attempt):
+        return None if healthy["value"] or path not in ARTICLES else (503, {}, "busy")
+
+    settings = {**QUICK, "SHARED_RETRY_ROUNDS": "0", "CONCURRENT_REQUESTS": "2"}
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        first = run_crawl(tmp_path / "first", proxy.url, settings={**settings, "REDIS_URL": redis_url})
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(retry_entries(shared)) == len(ARTICLES)
+        healthy["value"] = True
+        after_first = len(mirror.requests)
+        workers = start_workers(tmp_path, proxy.url, redis_url, 2, settings)
+        wait_all(workers)
+        again = fetches_of(mirror, after_first)
+    logs = [(tmp_path / f"worker{n}.log").read_text() for n in (1, 2)]
+    assert [w.returncode for w in workers] == [0, 0], logs[0][-3000:]
+    assert again == Counter(dict.fromkeys(ARTICLES, 1))  # each once, by one worker or the other
+    stored = set(stored_urls(tmp_path / "worker1.sqlite3")) | set(stored_urls(tmp_path / "worker2.sqlite3"))
+    assert {url.removeprefix("https://www.nytimes.com") for url in stored} == set(ARTICLES)
+    assert not shared.exists("mirror:retry")
+    for log in logs:
+        assert "Traceback" not in log
+
+
+def test_requeueing_is_atomic_under_concurrent_workers(shared, redis_url):
+    """Eight threads requeue one retry set of 2,000 entries at once: each entry is queued exactly
+    once, and none is left behind."""
+    import threading
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.settings import Settings
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler import settings as project_settings
+    from crawler.shared import ClaimingQueue, JsonRequestSerializer
+    from crawler.shared.retry import RetrySet
+
+    settings = Settings()
+    settings.setmodule(project_settings)
+    settings.set("REDIS_URL", redis_url)
+    spider = SimpleNamespace(name="mirror")
+    crawler = SimpleNamespace(settings=settings, spider=spider, stats=None)
+    crawler.stats = MemoryStatsCollector(crawler)
+    spider.crawler = crawler
+
+    def retry_set():
+        client = redis.Redis.from_url(redis_url)
+        queue = ClaimingQueue(client, spider, "mirror:requests", JsonRequestSerializer)
+        return RetrySet.from_crawler(crawler, queue)
+
+    keeper = retry_set()
+    pipe = shared.pipeline()
+    for n in range(2000):
+        request = keeper.queue._encode_request(Request(f"http://x.onion/{n}.html", priority=n % 3))
+        pipe.zadd("mirror:retry", {f"fp{n}": float(n)})
+        pipe.hset("mirror:retry:requests", f"fp{n}", request)
+    pipe.execute()
+    moved = []
+    sets = [retry_set() for _ in range(8)]
+    go = threading.Barrier(len(sets))
+
+    def requeue(each):
+        go.wait()
+        moved.append(each.requeue(everything=True))
+
+    threads = [threading.Thread(target=requeue, args=(each,)) for each in sets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(moved) == 2000
+    assert shared.zcard("mirror:requests") == 2000 and shared.zcard("mirror:retry") == 0
+    assert shared.hlen("mirror:retry:requests") == 0
+    assert {score for _, score in shared.zrange("mirror:requests", 0, -1, withscores=True)} == {0, -1, -2}
+
+
+def test_a_worker_killed_with_kept_requests_in_hand_loses_none(tmp_path, shared, redis_url):
+    """The worker that put the kept requests back in the queue is killed (-9) while fetching them:
+    its claims go back to the queue, and the next worker stores every page."""
+    healthy = {"value": False}
+
+    def failing(path, attempt):
+        if path not in ARTICLES:
+            return None
+        if not healthy["value"]:
+            return 503, {}, "busy"
+        time.sleep(0.3)  # slow enough to be killed with requests in hand
+        return None
+
+    settings = {**QUICK, "SHARED_RETRY_ROUNDS": "0", "CONCURRENT_REQUESTS": "2", "SHARED_HEARTBEAT_TTL": "2"}
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        first = run_crawl(tmp_path / "first", proxy.url, settings={**settings, "REDIS_URL": redis_url})
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(retry_entries(shared)) == len(ARTICLES)
+        healthy["value"] = True
+        [killed] = start_workers(tmp_path, proxy.url, redis_url, 1, settings)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            claims = [key for key in shared.scan_iter(match=f"mirror:claims:*:{killed.pid}:*") if shared.hlen(key)]
+            if claims and not shared.exists("mirror:retry"):
+                break
+            time.sleep(0.05)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=10)
+        [survivor] = start_workers(tmp_path, proxy.url, redis_url, 1, settings, first=2)
+        wait_all([survivor])
+    log = (tmp_path / "worker2.log").read_text()
+    assert survivor.returncode == 0, log[-3000:]
+    assert "back in the queue" in log
+    stored = set(stored_urls(tmp_path / "worker2.sqlite3"))
+    if (tmp_path / "worker1.sqlite3").exists():
+        stored |= set(stored_urls(tmp_path / "worker1.sqlite3"))
+    assert {url.removeprefix("https://www.nytimes.com") for url in stored} == set(ARTICLES)
+    assert not shared.exists("mirror:retry") and "Traceback" not in log
