@@ -1,5 +1,6 @@
 """Several workers, one crawl: real redis-server, real worker processes, the sample mirror."""
 
+import json
 import os
 import pickle
 import signal
@@ -431,33 +432,38 @@ def test_two_workers_fetch_each_kept_request_once(tmp_path, shared, redis_url):
         assert "Traceback" not in log
 
 
+class _Crawler:
+    """What a RetrySet and RedisHealth read of a crawler, without a crawl."""
+
+    def __init__(self, redis_url):
+        from scrapy.settings import Settings
+        from scrapy.statscollectors import MemoryStatsCollector
+
+        from crawler import settings as project_settings
+
+        self.settings = Settings()
+        self.settings.setmodule(project_settings)
+        self.settings.set("REDIS_URL", redis_url)
+        self.spider = type("Spider", (), {"name": "mirror", "crawler": self})()
+        self.stats = MemoryStatsCollector(self)
+
+    def retry_set(self):
+        from crawler.shared import ClaimingQueue, JsonRequestSerializer, redis_from_settings
+        from crawler.shared.retry import RetrySet
+
+        queue = ClaimingQueue(redis_from_settings(self.settings), self.spider, "mirror:requests", JsonRequestSerializer)
+        return RetrySet.from_crawler(self, queue)
+
+
 def test_requeueing_is_atomic_under_concurrent_workers(shared, redis_url):
     """Eight threads requeue one retry set of 2,000 entries at once: each entry is queued exactly
     once, and none is left behind."""
     import threading
-    from types import SimpleNamespace
 
     from scrapy import Request
-    from scrapy.settings import Settings
-    from scrapy.statscollectors import MemoryStatsCollector
 
-    from crawler import settings as project_settings
-    from crawler.shared import ClaimingQueue, JsonRequestSerializer
-    from crawler.shared.retry import RetrySet
-
-    settings = Settings()
-    settings.setmodule(project_settings)
-    settings.set("REDIS_URL", redis_url)
-    spider = SimpleNamespace(name="mirror")
-    crawler = SimpleNamespace(settings=settings, spider=spider, stats=None)
-    crawler.stats = MemoryStatsCollector(crawler)
-    spider.crawler = crawler
-
-    def retry_set():
-        client = redis.Redis.from_url(redis_url)
-        queue = ClaimingQueue(client, spider, "mirror:requests", JsonRequestSerializer)
-        return RetrySet.from_crawler(crawler, queue)
-
+    crawler = _Crawler(redis_url)
+    retry_set = crawler.retry_set
     keeper = retry_set()
     pipe = shared.pipeline()
     for n in range(2000):
@@ -522,3 +528,35 @@ def test_a_worker_killed_with_kept_requests_in_hand_loses_none(tmp_path, shared,
         stored |= set(stored_urls(tmp_path / "worker1.sqlite3"))
     assert {url.removeprefix("https://www.nytimes.com") for url in stored} == set(ARTICLES)
     assert not shared.exists("mirror:retry") and "Traceback" not in log
+
+
+def test_a_request_kept_while_redis_restarts_is_kept_once_it_answers():
+    """Redis killed (-9) when a transient failure is to be kept: no error, the write waits in
+    RedisHealth, and once Redis is back the claim ends and the request is in the retry set."""
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.shared import RedisHealth
+
+    with LocalRedis(PASSWORD, appendonly=True) as server:
+        crawler = _Crawler(server.url)
+        retry = crawler.retry_set()
+        health = RedisHealth.of(crawler)
+        client = redis.Redis.from_url(server.url)
+        client.hset("mirror:claims:w1", "the-member", 0)
+        request = Request("http://x.onion/a.html", meta={"canonical": "https://x.com/a.html", "retry_times": 3})
+        write = retry.stored(503, HtmlResponse(request.url, status=503, request=request), b"fp-a")
+        server.kill()
+        assert health.call(write, "mirror:claims:w1", b"the-member") is False  # kept for later, no error
+        assert health.down
+        server.start()
+        assert health.answered()
+        assert client.hlen("mirror:claims:w1") == 0
+        [(fingerprint, due)] = client.zrange("mirror:retry", 0, -1, withscores=True)
+        assert fingerprint == b"fp-a" and due > time.time()  # SHARED_RETRY_DELAY from now
+        kept = json.loads(client.hget("mirror:retry:requests", "fp-a"))
+        assert kept["url"] == request.url and "retry_times" not in kept["meta"]
+        # A final answer later takes it out again.
+        final = retry.stored(200, HtmlResponse(request.url, status=200, request=request), b"fp-a")
+        assert health.call(final, "mirror:claims:w1", None)
+        assert not client.exists("mirror:retry") and not client.exists("mirror:retry:requests")
