@@ -477,7 +477,7 @@ def test_requeueing_is_atomic_under_concurrent_workers(shared, redis_url):
 
     def requeue(each):
         go.wait()
-        moved.append(each.requeue(everything=True))
+        moved.append(each.requeue(new_run=True))
 
     threads = [threading.Thread(target=requeue, args=(each,)) for each in sets]
     for thread in threads:
@@ -560,3 +560,31 @@ def test_a_request_kept_while_redis_restarts_is_kept_once_it_answers():
         final = retry.stored(200, HtmlResponse(request.url, status=200, request=request), b"fp-a")
         assert health.call(final, "mirror:claims:w1", None)
         assert not client.exists("mirror:retry") and not client.exists("mirror:retry:requests")
+
+
+def test_what_a_starting_worker_puts_back_in_the_queue(shared, redis_url):
+    """The first worker of a run: every entry. A worker that joins a run (another one beats, or a
+    killed one's heartbeat has not expired yet): the due ones and those left for the next run,
+    not those still waiting for their time in this run. The queue running dry: the due ones."""
+    from scrapy import Request
+
+    retry = _Crawler(redis_url).retry_set()
+
+    def fill():
+        shared.delete("mirror:requests")
+        for name, due in {"due": time.time() - 1, "later": time.time() + 600, "next-run": float("inf")}.items():
+            shared.zadd("mirror:retry", {name: due})
+            shared.hset("mirror:retry:requests", name, retry.queue._encode_request(Request(f"http://x.onion/{name}")))
+
+    def queued():
+        return {json.loads(member)["url"].rsplit("/", 1)[1] for member in shared.zrange("mirror:requests", 0, -1)}
+
+    fill()
+    assert retry.requeue() == 1 and queued() == {"due"}
+    fill()
+    assert retry.requeue(starting=True) == 2 and queued() == {"due", "next-run"}
+    assert [name for name, _ in shared.zrange("mirror:retry", 0, -1, withscores=True)] == [b"later"]
+    fill()
+    shared.hset("mirror:retry:rounds", "later", 2)
+    assert retry.requeue(starting=True, new_run=True) == 3 and queued() == {"due", "later", "next-run"}
+    assert not shared.exists("mirror:retry", "mirror:retry:requests", "mirror:retry:rounds")

@@ -18,11 +18,13 @@ robots.txt) leaves the claims and the retry set, in one script too. The entries 
 the queue, past the dupefilter, in one script per batch (an entry leaves the retry set only
 in the script that queues it, so no two workers queue it and a kill loses none):
 
-* when a run starts (no other live worker): all of them, whenever they are due;
+* when a run starts (its first worker: no other worker beats): all of them, and their rounds
+  are counted afresh; a worker that joins a run (or starts while a killed one's heartbeat has
+  not yet expired) puts back those that are due and those left for the next run;
 * when the queue runs dry: those that are due. After its n-th failure in a run an entry is due
   ``SHARED_RETRY_DELAY * 2**(n-1)`` seconds later, up to ``SHARED_RETRY_ROUNDS`` times a run;
-  then it waits for the next run. Workers wait for the entries that are due in this run before
-  they close.
+  then it is left for the next run. Workers wait for the entries that are due in this run
+  before they close.
 """
 
 from __future__ import annotations
@@ -84,10 +86,10 @@ redis.call('HDEL', KEYS[4], ARGV[2])
 if redis.call('ZREM', KEYS[2], ARGV[2]) == 1 then redis.call('HDEL', KEYS[3], ARGV[2]) end
 return 0
 """
-# KEYS: retry, retry:requests, queue. ARGV: due up to this score ('+inf': all), batch size.
+# KEYS: retry, retry:requests, queue. ARGV: the due scores from, to; batch size.
 # The queue's score is the request's -priority, as scrapy-redis's PriorityQueue.push gives it.
 _REQUEUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, fingerprint in ipairs(due) do
   local request = redis.call('HGET', KEYS[2], fingerprint)
   if request then
@@ -178,18 +180,23 @@ class RetrySet:
 
     # back into the queue
 
-    def requeue(self, *, everything: bool = False) -> int:
-        """Queue the entries that are due (``everything``: all of them, and a new count of rounds);
-        how many went back."""
-        if everything:
+    def requeue(self, *, starting: bool = False, new_run: bool = False) -> int:
+        """Queue the entries that are due (a worker ``starting``: and those left for the next run;
+        of a ``new_run``: all of them, their rounds counted afresh); how many went back."""
+        if new_run:
             self.server.delete(self.rounds_key)  # before: a kill between leaves the entries where they were
-        upto = "+inf" if everything else repr(time.time())
+            spans = [("-inf", "+inf")]
+        else:
+            spans = [("-inf", repr(time.time()))] + ([("+inf", "+inf")] if starting else [])
         total = 0
-        while True:
-            moved = int(self._requeue(keys=[self.key, self.requests_key, self.queue.key], args=[upto, _REQUEUE_BATCH]))
-            total += moved
-            if moved < _REQUEUE_BATCH:
-                break
+        for low, high in spans:
+            while True:
+                moved = int(
+                    self._requeue(keys=[self.key, self.requests_key, self.queue.key], args=[low, high, _REQUEUE_BATCH])
+                )
+                total += moved
+                if moved < _REQUEUE_BATCH:
+                    break
         if total:
             self.crawler.stats.inc_value("shared/retry_requeued", total)
             self.waiting_logged = False

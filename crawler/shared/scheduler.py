@@ -111,8 +111,8 @@ class SharedScheduler(RedisScheduler):
         self._beat()
         if self.retry is not None:
             # A new run fetches again everything that failed transiently before; a worker that
-            # joins a run leaves the entries to their time.
-            self.health.call(self._requeue_retries, new_run)
+            # joins a run leaves the entries still waiting for their time to it.
+            self.health.call(self._requeue_retries, True, new_run)
         self._ticker = asyncio.get_event_loop().create_task(self._tick_forever())
         signals_ = self.crawler.signals
         signals_.connect(self._item_scraped, signal=signals.item_scraped)
@@ -125,10 +125,10 @@ class SharedScheduler(RedisScheduler):
     def _other_workers(self) -> bool:
         return next(iter(self.server.scan_iter(match=self.worker_prefix + "*", count=100)), None) is not None
 
-    def _requeue_retries(self, everything: bool) -> None:
+    def _requeue_retries(self, starting: bool = False, new_run: bool = False) -> None:
         assert self.retry is not None
-        requeued = self.retry.requeue(everything=everything)
-        if requeued and everything:
+        requeued = self.retry.requeue(starting=starting, new_run=new_run)
+        if requeued and new_run:
             logger.info("Fetching again %d requests that failed transiently in an earlier run", requeued)
         elif requeued:
             logger.info("Fetching again %d requests that failed transiently", requeued)
@@ -324,7 +324,7 @@ class SharedScheduler(RedisScheduler):
         if self.queue.hand_back(self.claims_key):
             self.stats.inc_value("shared/lost_claims_handed_back")
         if self.retry is not None and len(self.queue) == 0:
-            self._requeue_retries(False)
+            self._requeue_retries()
         if len(self.queue) > 0 or self._live_claims():
             self.quiet_since = None
             raise DontCloseSpider
