@@ -588,3 +588,40 @@ def test_what_a_starting_worker_puts_back_in_the_queue(shared, redis_url):
     shared.hset("mirror:retry:rounds", "later", 2)
     assert retry.requeue(starting=True, new_run=True) == 3 and queued() == {"due", "later", "next-run"}
     assert not shared.exists("mirror:retry", "mirror:retry:requests", "mirror:retry:rounds")
+
+
+@pytest.mark.parametrize(
+    "status, failure, kept",
+    [
+        (200, None, False),
+        (301, None, False),
+        (404, None, False),
+        (410, None, False),
+        (500, None, True),
+        (503, None, True),
+        (408, None, True),
+        (429, None, True),
+        (None, "timeout", True),  # no response
+        (None, "off-mirror", False),  # refused: no wait makes it fetchable
+        (None, "robots", False),
+    ],
+)
+def test_only_a_transient_failure_is_kept(shared, redis_url, status, failure, kept):
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import HtmlResponse
+    from twisted.internet.error import TimeoutError as TwistedTimeout
+    from twisted.python.failure import Failure
+
+    from crawler.middlewares import OffMirror
+
+    retry = _Crawler(redis_url).retry_set()
+    request = Request("http://x.onion/a.html")
+    if failure is None:
+        response = HtmlResponse(request.url, status=status, request=request)
+    else:
+        error = {"timeout": TwistedTimeout(), "off-mirror": OffMirror("off"), "robots": IgnoreRequest("robots")}
+        response = Failure(error[failure])
+        response.request = request
+    retry.stored(status, response, b"fp")("mirror:claims:w1", None)
+    assert shared.zcard("mirror:retry") == int(kept)
