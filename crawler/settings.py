@@ -101,9 +101,8 @@ SHARED_REDIS_PATIENCE = 900.0  # seconds a worker waits for a Redis that stopped
 SHARED_RETRY_ENABLED = True  # off: such a request stays failed for good, as with scrapy-redis
 SHARED_RETRY_DELAY = 30.0
 SHARED_RETRY_ROUNDS = 2  # 0: only the next run fetches it again
-SHARED_KEY_PREFIX = (
-    "%(spider)s"  # Redis keys: PREFIX:requests, PREFIX:dupefilter, PREFIX:claims:WORKER, PREFIX:retry...
-)
+# Redis keys: PREFIX:requests, PREFIX:dupefilter, PREFIX:claims:WORKER, PREFIX:retry...
+SHARED_KEY_PREFIX = "%(spider)s"
 SHARED_DUPEFILTER_CLASS = "crawler.shared.dupefilter.SharedDupeFilter"
 logmask.install()  # passwords in REDIS_URL / ONION_PROXY never reach a log line
 
