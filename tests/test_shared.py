@@ -402,6 +402,8 @@ def test_an_empty_queue_fetches_the_failures_again_with_backoff_then_leaves_them
     assert "go back to it in" in result.stderr and "fetched again by the next run" in result.stderr
     assert fetches_of(mirror)[NOT_FOUND] == 1  # a final answer is not fetched again
     assert "Traceback" not in result.stderr
+    assert run_scrapy(tmp_path, "shared", "--clear", "-s", f"REDIS_URL={redis_url}").returncode == 0
+    assert not shared.exists("mirror:retry", "mirror:retry:requests", "mirror:retry:rounds")
 
 
 def test_two_workers_fetch_each_kept_request_once(tmp_path, shared, redis_url):
