@@ -95,7 +95,14 @@ SHARED_CONCURRENT_REQUESTS_PER_MIRROR = 8  # for all workers together
 SHARED_HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's claims go back
 SHARED_CLOSE_GRACE = 1.5  # seconds the shared queue must stay empty before workers close
 SHARED_REDIS_PATIENCE = 900.0  # seconds a worker waits for a Redis that stopped answering, then stops
-SHARED_KEY_PREFIX = "%(spider)s"  # Redis keys: PREFIX:requests, PREFIX:dupefilter, PREFIX:claims:WORKER...
+# A request that failed transiently (no response, 5xx, 408, 429 after RETRY_TIMES) is kept in Redis
+# (crawler/shared/retry.py) and fetched again: by the next run, and when the queue runs dry,
+# SHARED_RETRY_DELAY seconds after its failure (doubling), at most SHARED_RETRY_ROUNDS times a run.
+SHARED_RETRY_ENABLED = True  # off: such a request stays failed for good, as with scrapy-redis
+SHARED_RETRY_DELAY = 30.0
+SHARED_RETRY_ROUNDS = 2  # 0: only the next run fetches it again
+# Redis keys: PREFIX:requests, PREFIX:dupefilter, PREFIX:claims:WORKER, PREFIX:retry...
+SHARED_KEY_PREFIX = "%(spider)s"
 SHARED_DUPEFILTER_CLASS = "crawler.shared.dupefilter.SharedDupeFilter"
 logmask.install()  # passwords in REDIS_URL / ONION_PROXY never reach a log line
 

@@ -1,5 +1,6 @@
 """Several workers, one crawl: real redis-server, real worker processes, the sample mirror."""
 
+import json
 import os
 import pickle
 import signal
@@ -15,7 +16,7 @@ import redis
 
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
 from crawler.samplemirror.localredis import LocalRedis, free_port
-from tests.crawling import article_fetches, crawl_command, read_items, run_crawl, run_scrapy
+from tests.crawling import ScriptedMirror, article_fetches, crawl_command, html_page, read_items, run_crawl, run_scrapy
 
 PASSWORD = "s3cret-test-pw"
 BIN = Path(sys.executable).parent
@@ -34,9 +35,9 @@ def shared(redis_url):
     return client
 
 
-def start_workers(tmp_path, proxy_url, redis_url, count, settings=None):
+def start_workers(tmp_path, proxy_url, redis_url, count, settings=None, first=1):
     workers = []
-    for number in range(1, count + 1):
+    for number in range(first, first + count):
         command, env = crawl_command(
             tmp_path,
             proxy_url,
@@ -282,3 +283,347 @@ def test_a_redis_restart_is_a_blip(tmp_path):
     assert len(twice) <= 4  # at most what was in flight (2 workers x 2 requests)
     assert answers_after and answers_after[0] - back_at < 10  # fetching again within seconds
     assert max(ends) - back_at < 60 and killed_at < back_at
+
+
+# -- requests that failed transiently are kept in Redis and fetched again (crawler/shared/retry.py) --
+
+ARTICLES = [f"/2016/12/05/world/article-{n:02d}.html" for n in range(12)]
+NOT_FOUND = "/2016/12/05/world/gone.html"
+QUICK = {"MIRROR_PROBE_DELAY": "0.5", "MIRROR_PROBE_MAX_DELAY": "1", "RETRY_TIMES": "1", "DEPTH_LIMIT": "5"}
+
+
+def scripted_site(failing):
+    """A home page linking ARTICLES and NOT_FOUND (404); ``failing(path, attempt)`` returns a
+    reply, or "drop" to drop the connection, or None to answer the page."""
+
+    def answer(path, attempt):
+        reply = failing(path, attempt)
+        if reply == "drop":
+            return None
+        if reply is not None:
+            return reply
+        if path == NOT_FOUND:
+            return 404, {}, html_page("Not found")
+        return 200, {}, html_page("Home" if path == "/" else path, *ARTICLES, NOT_FOUND)
+
+    return ScriptedMirror(answer)
+
+
+def fetches_of(mirror, since=0):
+    return Counter(path for _, path in mirror.requests[since:] if path != "/robots.txt")
+
+
+def statuses(path):
+    with sqlite3.connect(path) as db:
+        return {
+            url.split(".onion", 1)[-1].removeprefix("https://www.nytimes.com"): status
+            for url, status in db.execute("SELECT url, status FROM pages")
+        }
+
+
+def retry_entries(client):
+    """path -> (due score, the request kept) of every entry of the retry set."""
+    from crawler.shared import JsonRequestSerializer
+
+    entries = {}
+    for fingerprint, due in client.zrange("mirror:retry", 0, -1, withscores=True):
+        request = JsonRequestSerializer.loads(client.hget("mirror:retry:requests", fingerprint))
+        entries[request["url"].split(".onion", 1)[1]] = (due, request)
+    return entries
+
+
+def test_a_transient_failure_is_kept_in_redis_and_fetched_by_the_next_shared_run(tmp_path, shared, redis_url):
+    """Run 1: a 503 after its retry and a dropped connection are kept in Redis, a 404 is not.
+    Run 2 (the mirror healthy again) fetches those two, and nothing else: the store has every page."""
+    healthy = {"value": False}
+    broken = {ARTICLES[1]: (503, {}, "busy"), ARTICLES[2]: "drop"}
+
+    def failing(path, attempt):
+        return None if healthy["value"] else broken.get(path)
+
+    settings = {**QUICK, "REDIS_URL": redis_url, "SHARED_RETRY_ROUNDS": "0"}  # 0: only the next run
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        first = run_crawl(tmp_path, proxy.url, settings=settings, output="part1.jsonl")
+        assert first.returncode == 0, first.stderr[-3000:]
+        after_first = len(mirror.requests)
+        kept = retry_entries(shared)
+        status = run_scrapy(tmp_path, "shared", "-s", f"REDIS_URL={redis_url}")
+        healthy["value"] = True
+        second = run_crawl(tmp_path, proxy.url, settings=settings, output="part2.jsonl")
+        again = fetches_of(mirror, after_first)
+    assert second.returncode == 0, second.stderr[-3000:]
+    first_status = {item["url"].removeprefix("https://www.nytimes.com"): item["status"] for item in first.items}
+    assert first_status[ARTICLES[1]] == 503 and first_status[ARTICLES[2]] is None
+    assert first_status[NOT_FOUND] == 404
+    assert set(kept) == {ARTICLES[1], ARTICLES[2]}  # the transient failures, not the 404
+    assert "failed transiently, to fetch again: 2 (2 by the next run)" in status.stdout
+    for due, request in kept.values():
+        assert due == float("inf")  # SHARED_RETRY_ROUNDS=0: for the next run
+        assert "retry_times" not in request["meta"] and "proxy" not in request["meta"]  # a first attempt again
+        assert request["meta"]["canonical"].startswith("https://www.nytimes.com/")
+    assert again == Counter({ARTICLES[1]: 1, ARTICLES[2]: 1})  # only what failed, once each
+    assert "Fetching again 2 requests that failed transiently in an earlier run" in second.stderr
+    final = statuses(tmp_path / "crawl.sqlite3")
+    assert {path: final[path] for path in ARTICLES} == dict.fromkeys(ARTICLES, 200)  # every page
+    assert final[NOT_FOUND] == 404
+    assert not shared.exists("mirror:retry") and not shared.exists("mirror:retry:requests")
+    for result in (first, second):
+        assert "Traceback" not in result.stderr and PASSWORD not in result.stderr
+
+
+def test_an_empty_queue_fetches_the_failures_again_with_backoff_then_leaves_them_to_the_next_run(
+    tmp_path, shared, redis_url
+):
+    """One run: a page that fails twice is fetched again SHARED_RETRY_DELAY later and stored; a page
+    that always fails is fetched SHARED_RETRY_ROUNDS more times, each wait twice the one before,
+    then kept for the next run, and the crawl ends."""
+    flaky, dead = ARTICLES[3], ARTICLES[4]
+
+    def failing(path, attempt):
+        if path == dead or (path == flaky and attempt <= 2):
+            return 503, {}, "busy"
+        return None
+
+    settings = {**QUICK, "REDIS_URL": redis_url, "SHARED_RETRY_DELAY": "1", "SHARED_RETRY_ROUNDS": "2"}
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        started = time.monotonic()
+        result = run_crawl(tmp_path, proxy.url, settings=settings)
+        took = time.monotonic() - started
+        dead_hits, flaky_hits = mirror.hits(dead), mirror.hits(flaky)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert took < 30
+    stored = statuses(tmp_path / "crawl.sqlite3")
+    assert stored[flaky] == 200 and stored[dead] == 503
+    assert len(flaky_hits) == 3  # the first round (2 attempts: RETRY_TIMES=1), then the round that answers
+    assert flaky_hits[2] - flaky_hits[1] >= 1.0  # SHARED_RETRY_DELAY after the failure
+    assert len(dead_hits) == 6  # 3 rounds of 2 attempts
+    assert dead_hits[2] - dead_hits[1] >= 1.0 and dead_hits[4] - dead_hits[3] >= 2.0  # doubling
+    assert {path: due for path, (due, _) in retry_entries(shared).items()} == {dead: float("inf")}
+    assert "go back to it in" in result.stderr and "fetched again by the next run" in result.stderr
+    assert fetches_of(mirror)[NOT_FOUND] == 1  # a final answer is not fetched again
+    assert "Traceback" not in result.stderr
+    assert run_scrapy(tmp_path, "shared", "--clear", "-s", f"REDIS_URL={redis_url}").returncode == 0
+    assert not shared.exists("mirror:retry", "mirror:retry:requests", "mirror:retry:rounds")
+
+
+def test_two_workers_fetch_each_kept_request_once(tmp_path, shared, redis_url):
+    """Every article failed in the first run; two workers start the second run together: each
+    kept request goes back to the queue once (one script moves it), so it is fetched once in all."""
+    healthy = {"value": False}
+
+    def failing(path, attempt):
+        return None if healthy["value"] or path not in ARTICLES else (503, {}, "busy")
+
+    settings = {**QUICK, "SHARED_RETRY_ROUNDS": "0", "CONCURRENT_REQUESTS": "2"}
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        first = run_crawl(tmp_path / "first", proxy.url, settings={**settings, "REDIS_URL": redis_url})
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(retry_entries(shared)) == len(ARTICLES)
+        healthy["value"] = True
+        after_first = len(mirror.requests)
+        workers = start_workers(tmp_path, proxy.url, redis_url, 2, settings)
+        wait_all(workers)
+        again = fetches_of(mirror, after_first)
+    logs = [(tmp_path / f"worker{n}.log").read_text() for n in (1, 2)]
+    assert [w.returncode for w in workers] == [0, 0], logs[0][-3000:]
+    assert again == Counter(dict.fromkeys(ARTICLES, 1))  # each once, by one worker or the other
+    stored = set(stored_urls(tmp_path / "worker1.sqlite3")) | set(stored_urls(tmp_path / "worker2.sqlite3"))
+    assert {url.removeprefix("https://www.nytimes.com") for url in stored} == set(ARTICLES)
+    assert not shared.exists("mirror:retry")
+    for log in logs:
+        assert "Traceback" not in log
+
+
+class _Crawler:
+    """What a RetrySet and RedisHealth read of a crawler, without a crawl."""
+
+    def __init__(self, redis_url):
+        from scrapy.settings import Settings
+        from scrapy.statscollectors import MemoryStatsCollector
+
+        from crawler import settings as project_settings
+
+        self.settings = Settings()
+        self.settings.setmodule(project_settings)
+        self.settings.set("REDIS_URL", redis_url)
+        self.spider = type("Spider", (), {"name": "mirror", "crawler": self})()
+        self.stats = MemoryStatsCollector(self)
+
+    def retry_set(self):
+        from crawler.shared import ClaimingQueue, JsonRequestSerializer, redis_from_settings
+        from crawler.shared.retry import RetrySet
+
+        queue = ClaimingQueue(redis_from_settings(self.settings), self.spider, "mirror:requests", JsonRequestSerializer)
+        return RetrySet.from_crawler(self, queue)
+
+
+def test_requeueing_is_atomic_under_concurrent_workers(shared, redis_url):
+    """Eight threads requeue one retry set of 2,000 entries at once: each entry is queued exactly
+    once, and none is left behind."""
+    import threading
+
+    from scrapy import Request
+
+    crawler = _Crawler(redis_url)
+    retry_set = crawler.retry_set
+    keeper = retry_set()
+    pipe = shared.pipeline()
+    for n in range(2000):
+        request = keeper.queue._encode_request(Request(f"http://x.onion/{n}.html", priority=n % 3))
+        pipe.zadd("mirror:retry", {f"fp{n}": float(n)})
+        pipe.hset("mirror:retry:requests", f"fp{n}", request)
+    pipe.execute()
+    moved = []
+    sets = [retry_set() for _ in range(8)]
+    go = threading.Barrier(len(sets))
+
+    def requeue(each):
+        go.wait()
+        moved.append(each.requeue(new_run=True))
+
+    threads = [threading.Thread(target=requeue, args=(each,)) for each in sets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(moved) == 2000
+    assert shared.zcard("mirror:requests") == 2000 and shared.zcard("mirror:retry") == 0
+    assert shared.hlen("mirror:retry:requests") == 0
+    assert {score for _, score in shared.zrange("mirror:requests", 0, -1, withscores=True)} == {0, -1, -2}
+
+
+def test_a_worker_killed_with_kept_requests_in_hand_loses_none(tmp_path, shared, redis_url):
+    """The worker that put the kept requests back in the queue is killed (-9) while fetching them:
+    its claims go back to the queue, and the next worker stores every page."""
+    healthy = {"value": False}
+
+    def failing(path, attempt):
+        if path not in ARTICLES:
+            return None
+        if not healthy["value"]:
+            return 503, {}, "busy"
+        time.sleep(0.3)  # slow enough to be killed with requests in hand
+        return None
+
+    settings = {**QUICK, "SHARED_RETRY_ROUNDS": "0", "CONCURRENT_REQUESTS": "2", "SHARED_HEARTBEAT_TTL": "2"}
+    with scripted_site(failing) as mirror, RecordingSocks5Server(mirror.address) as proxy:
+        first = run_crawl(tmp_path / "first", proxy.url, settings={**settings, "REDIS_URL": redis_url})
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(retry_entries(shared)) == len(ARTICLES)
+        healthy["value"] = True
+        [killed] = start_workers(tmp_path, proxy.url, redis_url, 1, settings)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            claims = [key for key in shared.scan_iter(match=f"mirror:claims:*:{killed.pid}:*") if shared.hlen(key)]
+            if claims and not shared.exists("mirror:retry"):
+                break
+            time.sleep(0.05)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=10)
+        [survivor] = start_workers(tmp_path, proxy.url, redis_url, 1, settings, first=2)
+        wait_all([survivor])
+    log = (tmp_path / "worker2.log").read_text()
+    assert survivor.returncode == 0, log[-3000:]
+    assert "back in the queue" in log
+    stored = set(stored_urls(tmp_path / "worker2.sqlite3"))
+    if (tmp_path / "worker1.sqlite3").exists():
+        stored |= set(stored_urls(tmp_path / "worker1.sqlite3"))
+    assert {url.removeprefix("https://www.nytimes.com") for url in stored} == set(ARTICLES)
+    assert not shared.exists("mirror:retry") and "Traceback" not in log
+
+
+def test_a_request_kept_while_redis_restarts_is_kept_once_it_answers():
+    """Redis killed (-9) when a transient failure is to be kept: no error, the write waits in
+    RedisHealth, and once Redis is back the claim ends and the request is in the retry set."""
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.shared import RedisHealth
+
+    with LocalRedis(PASSWORD, appendonly=True) as server:
+        crawler = _Crawler(server.url)
+        retry = crawler.retry_set()
+        health = RedisHealth.of(crawler)
+        client = redis.Redis.from_url(server.url)
+        client.hset("mirror:claims:w1", "the-member", 0)
+        request = Request("http://x.onion/a.html", meta={"canonical": "https://x.com/a.html", "retry_times": 3})
+        write = retry.stored(503, HtmlResponse(request.url, status=503, request=request), b"fp-a")
+        server.kill()
+        assert health.call(write, "mirror:claims:w1", b"the-member") is False  # kept for later, no error
+        assert health.down
+        server.start()
+        assert health.answered()
+        assert client.hlen("mirror:claims:w1") == 0
+        [(fingerprint, due)] = client.zrange("mirror:retry", 0, -1, withscores=True)
+        assert fingerprint == b"fp-a" and due > time.time()  # SHARED_RETRY_DELAY from now
+        kept = json.loads(client.hget("mirror:retry:requests", "fp-a"))
+        assert kept["url"] == request.url and "retry_times" not in kept["meta"]
+        # A final answer later takes it out again.
+        final = retry.stored(200, HtmlResponse(request.url, status=200, request=request), b"fp-a")
+        assert health.call(final, "mirror:claims:w1", None)
+        assert not client.exists("mirror:retry") and not client.exists("mirror:retry:requests")
+
+
+def test_what_a_starting_worker_puts_back_in_the_queue(shared, redis_url):
+    """The first worker of a run: every entry. A worker that joins a run (another one beats, or a
+    killed one's heartbeat has not expired yet): the due ones and those left for the next run,
+    not those still waiting for their time in this run. The queue running dry: the due ones."""
+    from scrapy import Request
+
+    retry = _Crawler(redis_url).retry_set()
+
+    def fill():
+        shared.delete("mirror:requests")
+        for name, due in {"due": time.time() - 1, "later": time.time() + 600, "next-run": float("inf")}.items():
+            shared.zadd("mirror:retry", {name: due})
+            shared.hset("mirror:retry:requests", name, retry.queue._encode_request(Request(f"http://x.onion/{name}")))
+
+    def queued():
+        return {json.loads(member)["url"].rsplit("/", 1)[1] for member in shared.zrange("mirror:requests", 0, -1)}
+
+    fill()
+    assert retry.requeue() == 1 and queued() == {"due"}
+    fill()
+    assert retry.requeue(starting=True) == 2 and queued() == {"due", "next-run"}
+    assert [name for name, _ in shared.zrange("mirror:retry", 0, -1, withscores=True)] == [b"later"]
+    fill()
+    shared.hset("mirror:retry:rounds", "later", 2)
+    assert retry.requeue(starting=True, new_run=True) == 3 and queued() == {"due", "later", "next-run"}
+    assert not shared.exists("mirror:retry", "mirror:retry:requests", "mirror:retry:rounds")
+
+
+@pytest.mark.parametrize(
+    "status, failure, kept",
+    [
+        (200, None, False),
+        (301, None, False),
+        (404, None, False),
+        (410, None, False),
+        (500, None, True),
+        (503, None, True),
+        (408, None, True),
+        (429, None, True),
+        (None, "timeout", True),  # no response
+        (None, "off-mirror", False),  # refused: no wait makes it fetchable
+        (None, "robots", False),
+    ],
+)
+def test_only_a_transient_failure_is_kept(shared, redis_url, status, failure, kept):
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import HtmlResponse
+    from twisted.internet.error import TimeoutError as TwistedTimeout
+    from twisted.python.failure import Failure
+
+    from crawler.middlewares import OffMirror
+
+    retry = _Crawler(redis_url).retry_set()
+    request = Request("http://x.onion/a.html")
+    if failure is None:
+        response = HtmlResponse(request.url, status=status, request=request)
+    else:
+        error = {"timeout": TwistedTimeout(), "off-mirror": OffMirror("off"), "robots": IgnoreRequest("robots")}
+        response = Failure(error[failure])
+        response.request = request
+    retry.stored(status, response, b"fp")("mirror:claims:w1", None)
+    assert shared.zcard("mirror:retry") == int(kept)

@@ -1,6 +1,6 @@
 """``scrapy shared``: look at, or clear, the shared crawl state in Redis (REDIS_URL).
 
-    scrapy shared -s REDIS_URL=redis://:PW@HOST:6379/0            # queue, seen, workers, claims
+    scrapy shared -s REDIS_URL=redis://:PW@HOST:6379/0            # queue, seen, workers, claims, to fetch again
     scrapy shared --clear -s REDIS_URL=...                          # start the next crawl afresh
 
 Workers never delete the shared state by themselves (a worker that finishes first
@@ -22,7 +22,11 @@ class Command(ProjectCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--spider", default="mirror", help="spider name (default: mirror)")
-        parser.add_argument("--clear", action="store_true", help="delete the queue, the seen set and the claims")
+        parser.add_argument(
+            "--clear",
+            action="store_true",
+            help="delete the queue, the seen set, the claims and the requests to fetch again",
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -34,7 +38,7 @@ class Command(ProjectCommand):
         server = redis_from_settings(self.settings)
         key = lambda suffix: shared_key(self.settings, opts.spider, suffix)  # noqa: E731
         try:
-            keys = [key("requests"), key("dupefilter")]
+            keys = [key("requests"), key("dupefilter"), key("retry"), key("retry:requests"), key("retry:rounds")]
             keys += [k.decode() for k in server.scan_iter(match=key("claims:*"))]
             keys += [k.decode() for k in server.scan_iter(match=key("slots:*"))]
             if opts.clear:
@@ -47,5 +51,7 @@ class Command(ProjectCommand):
             print(f"seen fingerprints: {server.scard(key('dupefilter'))}")
             print(f"live workers: {len(workers)}")
             print(f"claimed (in flight): {claims}")
+            later = server.zcount(key("retry"), "+inf", "+inf")
+            print(f"failed transiently, to fetch again: {server.zcard(key('retry'))} ({later} by the next run)")
         except redis.RedisError as exc:
             self.fail(f"Redis at {mask_secrets(self.settings['REDIS_URL'])}: {mask_secrets(str(exc))}")

@@ -15,6 +15,9 @@ where it falls short:
 * its ``SCHEDULER_PERSIST=False`` lets the first worker to finish delete the shared
   state; here state persists (clear it with ``scrapy shared --clear``) and a worker
   closes only when the queue is empty and no live worker holds a claim;
+* a request that failed after its retries stays in its dupefilter for good, and no
+  later run fetches it again; :class:`RetrySet` keeps those that failed transiently in
+  Redis and puts them back in the queue when a run starts and when the queue runs dry;
 * politeness is per process; :class:`SharedConcurrencyMiddleware` holds one
   per-mirror limit for all workers together;
 * a Redis that restarts makes scrapy-redis raise from every signal handler; here
@@ -27,13 +30,14 @@ Without ``REDIS_URL`` the crawl is the single-machine crawl, unchanged.
 
 Module for module as scrapy-redis 0.9.1, which it subclasses: :mod:`.connection`,
 :mod:`.serializer` (scrapy-redis's ``picklecompat``), :mod:`.dupefilter`, :mod:`.queue`,
-:mod:`.scheduler`, and :mod:`.concurrency` (which scrapy-redis lacks).
+:mod:`.scheduler`, and :mod:`.concurrency` and :mod:`.retry` (which scrapy-redis lacks).
 """
 
 from crawler.shared.concurrency import SharedConcurrencyMiddleware
 from crawler.shared.connection import REDIS_LOST, REDIS_UNREACHABLE, RedisHealth, redis, redis_from_settings, shared_key
 from crawler.shared.dupefilter import SharedDupeFilter
 from crawler.shared.queue import ClaimingQueue
+from crawler.shared.retry import RetrySet
 from crawler.shared.scheduler import RefusingScheduler, SharedScheduler
 from crawler.shared.serializer import JsonRequestSerializer, UnsafeRequest
 
@@ -44,6 +48,7 @@ __all__ = [
     "JsonRequestSerializer",
     "RedisHealth",
     "RefusingScheduler",
+    "RetrySet",
     "SharedConcurrencyMiddleware",
     "SharedDupeFilter",
     "SharedScheduler",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy import Request, signals
 from scrapy.core.scheduler import Scheduler as ScrapyScheduler
-from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.utils.misc import load_object
 
 from crawler.logmask import mask_secrets
 from crawler.shared.connection import REDIS_LOST, REDIS_UNREACHABLE, RedisHealth, redis, redis_from_settings, shared_key
 from crawler.shared.queue import _SEEN_THEN_PUSH
+from crawler.shared.retry import RetrySet
 from crawler.shared.serializer import JsonRequestSerializer
 
 if TYPE_CHECKING:
@@ -53,7 +55,8 @@ def _refuse_to_start(spider: Spider | None = None) -> None:
 
 
 class SharedScheduler(RedisScheduler):
-    """scrapy-redis's scheduler with claims, heartbeats, persistence and joint closing."""
+    """scrapy-redis's scheduler with claims, heartbeats, persistence, joint closing, and the
+    requests that failed transiently fetched again (:class:`~crawler.shared.retry.RetrySet`)."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
@@ -100,7 +103,16 @@ class SharedScheduler(RedisScheduler):
         self.quiet_since: float | None = None
         self.health = RedisHealth.of(self.crawler)
         self.hand_back_after = 0.0  # no dead-worker hand-back before this (after a Redis outage)
+        try:
+            self.retry: RetrySet | None = RetrySet.from_crawler(self.crawler, self.queue)
+        except NotConfigured:
+            self.retry = None
+        new_run = not self._other_workers()
         self._beat()
+        if self.retry is not None:
+            # A new run fetches again everything that failed transiently before; a worker that
+            # joins a run leaves the entries still waiting for their time to it.
+            self.health.call(self._requeue_retries, True, new_run)
         self._ticker = asyncio.get_event_loop().create_task(self._tick_forever())
         signals_ = self.crawler.signals
         signals_.connect(self._item_scraped, signal=signals.item_scraped)
@@ -109,6 +121,17 @@ class SharedScheduler(RedisScheduler):
         logger.info(
             "Sharing the frontier in Redis at %s as worker %s (%d requests queued)", where, self.worker, len(self.queue)
         )
+
+    def _other_workers(self) -> bool:
+        return next(iter(self.server.scan_iter(match=self.worker_prefix + "*", count=100)), None) is not None
+
+    def _requeue_retries(self, starting: bool = False, new_run: bool = False) -> None:
+        assert self.retry is not None
+        requeued = self.retry.requeue(starting=starting, new_run=new_run)
+        if requeued and new_run:
+            logger.info("Fetching again %d requests that failed transiently in an earlier run", requeued)
+        elif requeued:
+            logger.info("Fetching again %d requests that failed transiently", requeued)
 
     def _check_server(self, where: str) -> str | None:
         try:
@@ -212,9 +235,17 @@ class SharedScheduler(RedisScheduler):
             self.health.call(self.server.hdel, self.claims_key, member)
 
     def _item_scraped(self, item: Any, response: Any = None, spider: Spider | None = None) -> None:
-        fetched_url = ItemAdapter(item).get("fetched_url")
-        if fetched_url:
-            self._release(self.df.request_fingerprint(Request(fetched_url)).encode())
+        page = ItemAdapter(item)
+        fetched_url = page.get("fetched_url")
+        if not fetched_url:
+            return
+        fingerprint = self.df.request_fingerprint(Request(fetched_url)).encode()
+        if self.retry is None:
+            self._release(fingerprint)
+            return
+        # The claim ends in the script that keeps the request to fetch again (or forgets it).
+        member = self.claimed.pop(fingerprint, None)
+        self.health.call(self.retry.stored(page.get("status"), response, fingerprint), self.claims_key, member)
 
     def _spider_error(self, failure: Any, response: Response, spider: Spider | None = None) -> None:
         self._release(self.df.request_fingerprint(response.request).encode())
@@ -292,7 +323,13 @@ class SharedScheduler(RedisScheduler):
         self.claimed.clear()
         if self.queue.hand_back(self.claims_key):
             self.stats.inc_value("shared/lost_claims_handed_back")
+        if self.retry is not None and len(self.queue) == 0:
+            self._requeue_retries()
         if len(self.queue) > 0 or self._live_claims():
+            self.quiet_since = None
+            raise DontCloseSpider
+        if self.retry is not None and (due := self.retry.next_due()) < math.inf:
+            self.retry.waiting(due)  # the entries due in this run are this run's to fetch
             self.quiet_since = None
             raise DontCloseSpider
         now = time.monotonic()
