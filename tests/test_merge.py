@@ -109,6 +109,9 @@ def test_an_overlapping_url_goes_to_the_later_fetch_with_its_own_links(tmp_path,
     ("loser", "winner"),
     [
         (page(status=None, fetched_at=DAY2, content_hash=None, error="timeout"), page(links=[B])),  # status first
+        (page(status=503, fetched_at=DAY2, content_hash=None), page(links=[B])),  # a final answer beats a later 5xx
+        (page(status=429, fetched_at=DAY2, content_hash=None), page(status=404, content_hash=None)),
+        (page(status=None, fetched_at=DAY2, content_hash=None, error="timeout"), page(status=503, content_hash=None)),
         (page(fetched_at=DAY1, content_hash="h9", links=[C]), page(fetched_at=DAY2, content_hash="h1", links=[B])),
         (page(content_hash="h1", links=[C]), page(content_hash="h2", links=[B])),
         (page(content_hash=None, links=[C]), page(content_hash="h0", links=[B])),

@@ -85,6 +85,12 @@ _TRANSIENT = (
 )
 _FINAL = f"NOT {_TRANSIENT}"
 
+
+def transient_sql(table: str) -> str:
+    """:func:`is_transient` of ``table``'s ``status`` column, in SQL (``table``: an alias)."""
+    return _TRANSIENT.format(t=table)
+
+
 _UPSERT_PAGE = f"""
 INSERT INTO pages ({", ".join(PAGE_COLUMNS)}) VALUES ({", ".join("?" * len(PAGE_COLUMNS))})
 ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}

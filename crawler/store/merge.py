@@ -4,13 +4,15 @@ Pages are keyed by canonical URL. A URL that several inputs have gets one winner
 chosen by a total order on page rows, so that the result depends neither on the order
 of the inputs nor on how often they are merged:
 
-1. a row with a ``status`` (a response came) beats one without (a failed fetch);
-2. then the later ``fetched_at`` (compared as text: ISO 8601, all in UTC);
-3. then the larger ``content_hash`` (a missing hash is the smallest);
-4. then the larger ``fetched_url``;
-5. then, to make the order total, the remaining columns in schema order (``mirror``,
+1. a row answered for good (200, 3xx, 404, 410...) beats a transient failure (no response,
+   5xx, 408, 429): a later 503 never replaces an earlier 200, as in the store itself;
+2. then a row with a ``status`` (a response came) beats one without (a failed fetch);
+3. then the later ``fetched_at`` (compared as text: ISO 8601, all in UTC);
+4. then the larger ``content_hash`` (a missing hash is the smallest);
+5. then the larger ``fetched_url``;
+6. then, to make the order total, the remaining columns in schema order (``mirror``,
    ``status``, ``error``, ``depth``, ... ``redirect_to``; a ``NULL`` is the smallest);
-6. two identical page rows with different links: the larger link list wins (the sorted
+7. two identical page rows with different links: the larger link list wins (the sorted
    ``(target, kind, text)`` tuples, compared as Python compares lists).
 
 The winner's links (the ``links`` rows whose source is that URL) come from the same input
@@ -52,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.exceptions import ExportError
-from crawler.store.database import PAGE_COLUMNS, Store, StoreError
+from crawler.store.database import PAGE_COLUMNS, Store, StoreError, transient_sql
 
 __all__ = ["MergeStats", "merge_stores", "page_order_key"]
 
@@ -68,7 +70,7 @@ class MergeStats:
     stores: int
 
 
-# Columns of the total order after the first four criteria (see the module docstring).
+# Columns of the total order after the first five criteria (see the module docstring).
 _OTHER_COLUMNS = tuple(c for c in PAGE_COLUMNS if c not in ("url", "fetched_at", "content_hash", "fetched_url"))
 
 
@@ -78,14 +80,20 @@ def page_order_key(table: str) -> str:
     ``c IS NOT NULL, IFNULL(c, 0)``, so that ``NULL`` is the smallest and never makes
     the comparison ``NULL``.
 
-    >>> page_order_key("p")[:60]
-    '(p.status IS NOT NULL, p.fetched_at, p.content_hash IS NOT N'
+    >>> page_order_key("p")[:64]
+    '(NOT (p.status IS NULL OR p.status >= 500 OR p.status IN (408, 4'
     """
 
     def nullable(column: str) -> str:
         return f"{table}.{column} IS NOT NULL, IFNULL({table}.{column}, 0)"
 
-    parts = [f"{table}.status IS NOT NULL", f"{table}.fetched_at", nullable("content_hash"), f"{table}.fetched_url"]
+    parts = [
+        f"NOT {transient_sql(table)}",
+        f"{table}.status IS NOT NULL",
+        f"{table}.fetched_at",
+        nullable("content_hash"),
+        f"{table}.fetched_url",
+    ]
     parts += [nullable(column) for column in _OTHER_COLUMNS]
     return f"({', '.join(parts)})"
 
