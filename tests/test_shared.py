@@ -248,6 +248,30 @@ def test_json_serializer_round_trips_a_real_request():
             JsonRequestSerializer.loads(bad)
 
 
+def test_no_proxy_credentials_go_to_redis():
+    """A request that comes back to the queue (a retry) carries the proxy it went through; the
+    serializer leaves the proxy URL, its credentials and an HTTP proxy's header out."""
+    from scrapy import Request
+
+    from crawler.shared import JsonRequestSerializer
+
+    secret = "s3cret-token"
+    request = Request(
+        "http://x.onion/a.html",
+        headers={"Proxy-Authorization": f"Basic {secret}", "Referer": "http://x.onion/"},
+        meta={
+            "proxy": f"socks5h://crawl-{secret}:{secret}@127.0.0.1:9050",
+            "_auth_proxy": f"http://127.0.0.1:8118#{secret}",
+            "_scheme_proxy": True,
+            "retry_times": 1,
+        },
+    )
+    text = JsonRequestSerializer.dumps(request.to_dict())
+    assert secret not in text and "proxy" not in text.lower()
+    back = JsonRequestSerializer.loads(text)
+    assert back["meta"] == {"retry_times": 1} and back["headers"] == {b"Referer": [b"http://x.onion/"]}
+
+
 def test_a_redis_restart_is_a_blip(tmp_path):
     """redis-server (append-only file on) killed with -9 under two workers after a third of the
     articles, started again 5 s later: one warning per worker, no traceback, nothing lost, nothing

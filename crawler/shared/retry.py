@@ -56,16 +56,12 @@ logger = logging.getLogger(__name__)
 # (retry_times above all: RetryMiddleware gives the next round its RETRY_TIMES again).
 _ATTEMPT_META = (
     "retry_times",
-    "proxy",  # this worker's SOCKS credentials (stream isolation)
-    "_auth_proxy",
-    "_scheme_proxy",
     "download_slot",
     "download_latency",
     "download_timeout",
     "_shared_slot",
     EXCHANGE,
 )
-_ATTEMPT_HEADERS = (b"Proxy-Authorization",)
 _REQUEUE_BATCH = 500  # entries per script: Redis runs nothing else while a script runs
 
 # KEYS: claims, retry, retry:requests, retry:rounds. ARGV: claim member ('' if none), fingerprint,
@@ -233,7 +229,4 @@ def _request_of(response: Response | Failure | None) -> Request | None:
 def _fresh(request: Request) -> Request:
     """The request as a first attempt: without what one download left on it."""
     meta = {key: value for key, value in request.meta.items() if key not in _ATTEMPT_META}
-    headers = request.headers.copy()
-    for name in _ATTEMPT_HEADERS:
-        headers.pop(name, None)
-    return request.replace(meta=meta, headers=headers)
+    return request.replace(meta=meta)  # the serializer leaves the proxy and its credentials out

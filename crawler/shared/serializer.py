@@ -2,6 +2,11 @@
 
 scrapy-redis pickles requests, so anyone who can write to Redis runs code on every worker;
 here they are Scrapy's ``Request.to_dict`` as JSON, bytes tagged, and anything else is refused.
+
+No proxy credentials go to Redis: a request that comes back to the queue (a retry, a request
+put back after an outage) carries the proxy URL it was sent through, with the stream-isolation
+or the user's own credentials in it, and an HTTP proxy's ``Proxy-Authorization`` header. They
+are left out; ``ProxyMiddleware`` sets the proxy again on every request.
 """
 
 from __future__ import annotations
@@ -9,12 +14,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crawler.exceptions import UnsafeRequest
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ class JsonRequestSerializer:
 
     @staticmethod
     def dumps(obj: dict[str, Any]) -> str:
-        return json.dumps(_to_json(obj), separators=(",", ":"), sort_keys=True)
+        return json.dumps(_to_json(_without_proxy(obj)), separators=(",", ":"), sort_keys=True)
 
     @staticmethod
     def loads(data: bytes | str) -> dict[str, Any]:
@@ -41,6 +43,26 @@ class JsonRequestSerializer:
         if not isinstance(obj, dict) or not isinstance(obj.get("url"), str):
             raise UnsafeRequest("not a request")
         return obj
+
+
+# What a download puts on a request from the proxy setting (Scrapy's HttpProxyMiddleware).
+_PROXY_META = frozenset({"proxy", "_auth_proxy", "_scheme_proxy"})
+_PROXY_HEADERS = frozenset({b"proxy-authorization", "proxy-authorization"})
+
+
+def _without_proxy(obj: dict[str, Any]) -> dict[str, Any]:
+    meta, headers = obj.get("meta") or {}, obj.get("headers") or {}
+    if _PROXY_META.isdisjoint(meta) and not any(_is_proxy_header(name) for name in headers):
+        return obj
+    return {
+        **obj,
+        "meta": {key: value for key, value in meta.items() if key not in _PROXY_META},
+        "headers": {name: value for name, value in headers.items() if not _is_proxy_header(name)},
+    }
+
+
+def _is_proxy_header(name: Any) -> bool:
+    return isinstance(name, bytes | str) and name.lower() in _PROXY_HEADERS
 
 
 def _to_json(value: Any) -> Any:
