@@ -26,7 +26,6 @@ import argparse
 import importlib.util
 import platform
 import random
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -86,22 +85,23 @@ def w3lib_rewriter() -> Callable[[str, bool], str]:
     """The floor a plain w3lib user gets: the same URL scan, canonicalize_url on each URL."""
     memo: dict[str, str] = {}
 
-    def replace(match: re.Match[str]) -> str:
-        raw = match.group(0)
+    def replace(raw: str) -> str:
         try:
             return canonicalize_url(raw)
         except ValueError:
             return raw
 
-    def replace_memo(match: re.Match[str]) -> str:
-        raw = match.group(0)
+    def replace_memo(raw: str) -> str:
         out = memo.get(raw)
         if out is None:
-            out = memo[raw] = replace(match)
+            out = memo[raw] = replace(raw)
         return out
 
     def rewrite(text: str, warm: bool) -> str:
-        return rewrite_mod.URL_RE.sub(replace_memo if warm else replace, text)
+        parts = rewrite_mod._split_urls(text)  # the project's own scan
+        canonical = replace_memo if warm else replace
+        parts[1::2] = [canonical(raw) for raw in parts[1::2]]
+        return "".join(parts)
 
     return rewrite
 
