@@ -149,14 +149,13 @@ class Rewriter:
         memo = self._memo
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
-        remembered = memo.get
-        for index in range(1, len(parts), 2):
-            raw = parts[index]
-            canonical = remembered(raw)
-            if canonical is None:
-                canonical = memo[raw] = self._rewrite_url(raw)
-            parts[index] = canonical
+        remembered, remember = memo.get, self._remember
+        parts[1::2] = [remembered(raw) or remember(raw) for raw in parts[1::2]]
         return "".join(parts)
+
+    def _remember(self, raw: str) -> str:
+        canonical = self._memo[raw] = self._rewrite_url(raw)
+        return canonical
 
     def _rewrite_url(self, raw: str) -> str:
         """One URL as the scanner found it, canonical and escaped as it was written; as it
