@@ -171,9 +171,12 @@ class Rewriter:
                 canonical = self._normalized(url.replace("&amp;", "&"))
                 canonical = canonical and canonical.replace("&", "&amp;")
             return canonical + tail if canonical else raw
-        if "\\u" not in url and "&" not in url:  # JSON's escaped slashes
-            canonical = self._normalized(url.replace("\\/", "/"))
-            return canonical.replace("/", "\\/") + tail if canonical else raw
+        if "&" not in url:  # JSON's escaped slashes, one way or the other
+            for slash in ("\\/", "\\u002F"):
+                plain = url.replace(slash, "/")
+                if "\\" not in plain:
+                    canonical = self._normalized(plain)
+                    return canonical.replace("/", slash) + tail if canonical else raw
         decoded, escapes = _unescape(url)
         canonical = self._normalized(decoded)
         return _escape(canonical, escapes) + tail if canonical else raw
