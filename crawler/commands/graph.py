@@ -72,6 +72,7 @@ class Command(ProjectCommand):
                 keep_dangling=not opts.no_dangling,
                 max_nodes=max_nodes,
                 max_edges=max_edges,
+                large=(self.settings.getint("VIEWER_LARGE_NODES"), self.settings.getint("VIEWER_LARGE_EDGES")),
             )
             print(f"{opts.output}: {stats.nodes} nodes, {stats.edges} edges ({stats.dangling} dangling)")
             if stats.cut is not None:

@@ -79,10 +79,20 @@ def content_security_policy(scripts: list[str], styles: list[str]) -> str:
     )
 
 
-def page_data(graph: ViewerGraph) -> dict[str, Any]:
+def large_default() -> tuple[int, int]:
+    """``VIEWER_LARGE_NODES`` and ``VIEWER_LARGE_EDGES`` as ``crawler.settings`` sets them."""
+    from crawler import settings
+
+    return settings.VIEWER_LARGE_NODES, settings.VIEWER_LARGE_EDGES
+
+
+def page_data(graph: ViewerGraph, large: tuple[int, int] | None = None) -> dict[str, Any]:
     """The graph in the page's JSON: nodes as objects with short keys (absent when empty),
     hosts and kinds as lists the nodes and edges index, edges as ``[source, target, kind]``
-    (plus the anchor text, and the weight when it is not 1)."""
+    (plus the anchor text, and the weight when it is not 1). ``large``: true when the graph has
+    more nodes or more edges than ``large`` says (None: :func:`large_default`), and the page
+    draws it in its cheap mode."""
+    large_nodes, large_edges = large_default() if large is None else large
     kinds = list(dict.fromkeys([*graph.kinds, *(edge[2] for edge in graph.edges)]))
     kind_index = {kind: i for i, kind in enumerate(kinds)}
     host_counts = Counter(node["host"] for node in graph.nodes)
@@ -123,13 +133,14 @@ def page_data(graph: ViewerGraph) -> dict[str, Any]:
         "cut": None if graph.cut is None else {"describe": graph.cut.describe(), **graph.cut.__dict__},
         "kinds": kinds,
         "hosts": hosts,
+        "large": len(nodes) > large_nodes or len(edges) > large_edges,
         "nodes": nodes,
         "edges": edges,
     }
 
 
-def render_page(graph: ViewerGraph) -> str:
-    """The whole page, as text."""
+def render_page(graph: ViewerGraph, large: tuple[int, int] | None = None) -> str:
+    """The whole page, as text (``large``: see :func:`page_data`)."""
     scripts = [_GUARD, *((VENDOR / name).read_text(encoding="utf-8") for name in VENDORED_SCRIPTS)]
     scripts.append((HERE / "viewer.js").read_text(encoding="utf-8"))
     style = (HERE / "viewer.css").read_text(encoding="utf-8")
@@ -141,7 +152,7 @@ def render_page(graph: ViewerGraph) -> str:
         "TITLE": html.escape(f"Link graph of {graph.store}"),
         "STYLE": style,
         "GUARD": scripts[0],
-        "DATA": embed_json(page_data(graph)),
+        "DATA": embed_json(page_data(graph, large)),
         "SCRIPTS": "\n".join(f"<script>{source}</script>" for source in scripts[1:]),
     }
     template = (HERE / "page.html").read_text(encoding="utf-8")
@@ -149,6 +160,6 @@ def render_page(graph: ViewerGraph) -> str:
     return re.sub(r"@@([A-Z]+)@@", lambda match: parts[match.group(1)], template)
 
 
-def write_page(graph: ViewerGraph, path: str | os.PathLike[str]) -> None:
-    """Write the page for ``graph`` to ``path``."""
-    Path(path).write_text(render_page(graph), encoding="utf-8")
+def write_page(graph: ViewerGraph, path: str | os.PathLike[str], large: tuple[int, int] | None = None) -> None:
+    """Write the page for ``graph`` to ``path`` (``large``: see :func:`page_data`)."""
+    Path(path).write_text(render_page(graph, large), encoding="utf-8")
