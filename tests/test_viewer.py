@@ -16,6 +16,7 @@ import pytest
 
 from crawler.store import Store
 from crawler.store.graph import GraphStats, export_graph, viewer_graph
+from crawler.viewer import Drawing
 from crawler.viewer.headless import Chromium, chromium_missing, png_pixels
 from tests.crawling import run_scrapy
 from tests.test_graph import EDGES, NODES, PAGES, link, page
@@ -152,15 +153,21 @@ def test_by_host_page(store, tmp_path):
 
 
 def test_large_graphs_are_drawn_in_the_cheap_mode(store, tmp_path):
-    """The page says whether the graph is past VIEWER_LARGE_NODES or VIEWER_LARGE_EDGES (the
-    settings' defaults, or what the command passes), and the viewer draws it in its cheap mode then."""
+    """The page says whether the graph is past VIEWER_LARGE_NODES or VIEWER_LARGE_EDGES (the settings'
+    defaults, or what the command passes: the viewer draws it in its cheap mode then), and whether its
+    edges are frozen while the camera moves (past VIEWER_FROZEN_EDGES, or large)."""
     export_graph(store, tmp_path / "small.html")
-    assert graph_data(parse(tmp_path / "small.html"))["large"] is False
-    export_graph(store, tmp_path / "by-edges.html", large=(len(NODES), len(EDGES) - 1))
-    assert graph_data(parse(tmp_path / "by-edges.html"))["large"] is True
-    export_graph(store, tmp_path / "by-nodes.html", large=(len(NODES) - 1, len(EDGES)))
+    data = graph_data(parse(tmp_path / "small.html"))
+    assert data["large"] is False and data["frozen_edges"] is False
+    export_graph(store, tmp_path / "frozen.html", drawing=Drawing(10_000, 10_000, len(EDGES) - 1))
+    data = graph_data(parse(tmp_path / "frozen.html"))
+    assert data["large"] is False and data["frozen_edges"] is True
+    export_graph(store, tmp_path / "by-edges.html", drawing=Drawing(len(NODES), len(EDGES) - 1, 10_000))
+    data = graph_data(parse(tmp_path / "by-edges.html"))
+    assert data["large"] is True and data["frozen_edges"] is True
+    export_graph(store, tmp_path / "by-nodes.html", drawing=Drawing(len(NODES) - 1, len(EDGES), 10_000))
     assert graph_data(parse(tmp_path / "by-nodes.html"))["large"] is True
-    export_graph(store, tmp_path / "at.html", large=(len(NODES), len(EDGES)))
+    export_graph(store, tmp_path / "at.html", drawing=Drawing(len(NODES), len(EDGES), 10_000))
     assert graph_data(parse(tmp_path / "at.html"))["large"] is False
 
     result = run_scrapy(
@@ -337,7 +344,7 @@ def test_a_large_graph_in_chromium(tmp_path, chromium):
     path = tmp_path / "large.html"
     with Store(tmp_path / "s.sqlite3") as store:
         store.write(synthetic_pages(2_000, 8_000))
-        stats = export_graph(store, path, large=(1_000, 5_000))
+        stats = export_graph(store, path, drawing=Drawing(1_000, 5_000, 2_000))
     assert stats.nodes > 1_000 and stats.edges > 5_000
     tab = open_viewer(chromium, path)
     try:

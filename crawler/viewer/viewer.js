@@ -80,10 +80,13 @@
   // -- state and reducers ------------------------------------------------------------------------
   var state = { colourBy: "kind", hiddenKinds: {}, hiddenHosts: {}, selected: null, neighbours: null };
 
-  function nodeHidden(attr) { return state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]; }
+  var filtering = false; // a kind or a host is filtered out
+  function nodeHidden(attr) { return filtering && (state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]); }
 
+  // sigma hands the reducers a copy of the attributes, theirs to change. Most edges are returned as they
+  // are: with no filter and no selection, the edge reducer looks nothing up (50,000 edges at each refresh).
   function nodeReducer(key, attr) {
-    var res = Object.assign({}, attr);
+    var res = attr;
     if (nodeHidden(attr)) { res.hidden = true; return res; }
     res.color = state.colourBy === "kind" ? attr.kindColour : attr.sectionColour;
     if (state.selected) {
@@ -95,13 +98,14 @@
   }
 
   function edgeReducer(key, attr) {
-    var res = Object.assign({}, attr);
-    var ends = graph.extremities(key);
-    if (nodeHidden(graph.getNodeAttributes(ends[0])) || nodeHidden(graph.getNodeAttributes(ends[1]))) {
+    var res = attr;
+    if (!filtering && !state.selected) return res;
+    var source = graph.source(key), target = graph.target(key);
+    if (nodeHidden(graph.getNodeAttributes(source)) || nodeHidden(graph.getNodeAttributes(target))) {
       res.hidden = true;
     } else if (state.selected) {
-      if (ends[0] === state.selected) { res.color = "#dd6b20"; res.size = 1.5; res.zIndex = 1; res.type = "thick"; }
-      else if (ends[1] === state.selected) { res.color = "#2b6cb0"; res.size = 1.5; res.zIndex = 1; res.type = "thick"; }
+      if (source === state.selected) { res.color = "#dd6b20"; res.size = 1.5; res.zIndex = 1; res.type = "thick"; }
+      else if (target === state.selected) { res.color = "#2b6cb0"; res.size = 1.5; res.zIndex = 1; res.type = "thick"; }
       else res.hidden = true;
     }
     return res;
@@ -117,7 +121,9 @@
   // * while the camera moves, the edges are not drawn again (sigma's hideEdgesOnMove): their last frame
   //   stays on its canvas and moves with the camera (a CSS transform, see below), and they are drawn
   //   anew when it stops. A frame while moving is the nodes and the labels.
-  var large = data.large === true;
+  // A graph of many edges but not large (data.frozen_edges) keeps the full drawing, and only the edges are
+  // not drawn again while the camera moves.
+  var large = data.large === true, frozen = data.frozen_edges === true;
   var RING_SHADER = [
     "precision mediump float;",
     "varying vec4 v_color;",
@@ -157,7 +163,7 @@
     labelFont: "system-ui, sans-serif",
     labelRenderedSizeThreshold: 9,
     zIndex: true,
-    hideEdgesOnMove: large,
+    hideEdgesOnMove: frozen,
     nodeReducer: nodeReducer,
     edgeReducer: edgeReducer,
   });
@@ -176,13 +182,13 @@
   }
   showHoverLayers();
 
-  // While the camera moves (in the cheap mode), the edges' canvas keeps the frame drawn when it last stood
+  // While the camera moves (data.frozen_edges), the edges' canvas keeps the frame drawn when it last stood
   // still: sigma clears it at every frame, so its clear is skipped then, and the canvas is moved by the
   // transform that takes that camera to the current one (from where two points of the graph are seen in
   // each). Once the camera stops, sigma draws the edges again and the transform goes.
   var moves = { frames: 0, still: null };
   (function keepEdgesWhileMoving() {
-    if (!large) return;
+    if (!frozen) return;
     var gl = renderer.webGLContexts.edges, canvas = renderer.getCanvases().edges, camera = renderer.getCamera();
     var clearEdges = gl.clear;
     canvas.style.transformOrigin = "0 0";
@@ -317,6 +323,8 @@
     });
   });
   function changed() {
+    filtering = Object.keys(state.hiddenKinds).some(function (k) { return state.hiddenKinds[k]; }) ||
+      Object.keys(state.hiddenHosts).some(function (h) { return state.hiddenHosts[h]; });
     var shown = 0;
     graph.forEachNode(function (key, attr) { if (!nodeHidden(attr)) shown++; });
     $("counts").textContent = fmt(shown) + " of " + plural(graph.order, "node") + " shown";
@@ -514,7 +522,8 @@
   startLayout();
 
   window.viewer = {
-    graph: graph, renderer: renderer, data: data, state: state, layout: layout, timings: timings, large: large, moves: moves,
+    graph: graph, renderer: renderer, data: data, state: state, layout: layout, timings: timings,
+    large: large, frozen: frozen, moves: moves,
     select: select, deselect: deselect, search: search, stopLayout: stopLayout, startLayout: startLayout,
   };
 })();
