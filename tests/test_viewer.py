@@ -335,29 +335,35 @@ def synthetic_pages(nodes: int, edges: int) -> list[dict]:
     ]
 
 
-def test_a_large_graph_in_chromium(tmp_path, chromium):
+@pytest.mark.parametrize("large", [True, False], ids=["cheap mode", "frozen edges only"])
+def test_a_large_graph_in_chromium(tmp_path, chromium, large):
     """A graph past the limits of the cheap mode (lowered, to keep the test short: the command's are
     tested above, the figures at 10,000 nodes are in bench/): drawn with points and one-pixel edges, its
     counts in the header; while the camera moves, the frames are measured by the page, the edges are not
     drawn again but their last frame moves with the camera, and they are drawn anew when it stops; a click
-    on a node opens its panel and draws its edges thick."""
+    on a node opens its panel and draws its edges thick. Past VIEWER_FROZEN_EDGES only: the same, with
+    discs, rings and rectangles."""
     path = tmp_path / "large.html"
     with Store(tmp_path / "s.sqlite3") as store:
         store.write(synthetic_pages(2_000, 8_000))
-        stats = export_graph(store, path, drawing=Drawing(1_000, 5_000, 2_000))
+        stats = export_graph(
+            store, path, drawing=Drawing(1_000, 5_000, 2_000) if large else Drawing(10**6, 10**6, 2_000)
+        )
     assert stats.nodes > 1_000 and stats.edges > 5_000
     tab = open_viewer(chromium, path)
     try:
         tab.evaluate("viewer.stopLayout()")
-        assert tab.evaluate("viewer.large") is True
+        assert tab.evaluate("[viewer.large, viewer.frozen]") == [large, True]
         assert tab.evaluate("[viewer.graph.order, viewer.graph.size]") == [stats.nodes, stats.edges]
         summary = tab.evaluate("document.getElementById('summary').textContent")
         assert f"{stats.edges:,} edges between {stats.nodes:,} nodes" in summary
         programs = tab.evaluate(
             "[viewer.renderer.nodePrograms.circle.constructor === Sigma.rendering.NodePointProgram,"
-            " viewer.renderer.edgePrograms.line.constructor === Sigma.rendering.EdgeLineProgram]"
+            " viewer.renderer.edgePrograms.line.constructor === Sigma.rendering.EdgeLineProgram,"
+            " viewer.renderer.nodePrograms.circle.constructor === Sigma.rendering.NodeCircleProgram,"
+            " viewer.renderer.edgePrograms.line.constructor === Sigma.rendering.EdgeRectangleProgram]"
         )
-        assert programs == [True, True]
+        assert programs == [large, large, not large, not large]
         # A camera move: the frames the page drew meanwhile, the edges' canvas moved with it.
         moved = tab.evaluate(
             """new Promise(done => { const r = viewer.renderer, c = r.getCamera(), canvas = r.getCanvases().edges;
