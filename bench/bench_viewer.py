@@ -34,6 +34,7 @@ Run as ``python bench/bench_viewer.py [--quick] [--sizes 1000:5000,10000:50000] 
 from __future__ import annotations
 
 import argparse
+import bisect
 import itertools
 import platform
 import random
@@ -87,17 +88,18 @@ ACTIONS = ("hover", "click", "background", "search")
 
 
 def frame_times(recorded: dict[str, Any]) -> dict[str, list[float]]:
-    """Per phase: while the camera moves, the time from each render to the next (how often the picture
-    changes); for an action, the time from the input to the start of the frame after the one that drew its
-    answer (the answer on screen): the first render after it (a hover: the hover layer, drawn at the next
-    frame)."""
+    """Per phase: while the camera moves, the time from the start of each frame that rendered to the start
+    of the next one that did (how often the picture changes); for an action, the time from the input to the
+    start of the frame after the one that drew its answer (the answer on screen): the first render after it
+    (a hover: the hover layer, drawn at the next frame)."""
     ticks, marks = recorded["ticks"], recorded["marks"]
     ends = [when for when, _ in marks[1:]] + [ticks[-1]]
     times: dict[str, list[float]] = {}
     for (start, phase), end in zip(marks, ends, strict=True):
         if phase in MOVING:
             renders = [r for r in recorded["renders"] if start <= r < end]
-            times[phase] = [b - a for a, b in itertools.pairwise(renders)]
+            drawn = sorted({ticks[bisect.bisect_right(ticks, r) - 1] for r in renders if r >= ticks[0]})
+            times[phase] = [b - a for a, b in itertools.pairwise(drawn)]
         else:
             events = recorded["hovers"] if phase == "hover" else recorded["renders"]
             first = next((e for e in events if start <= e < end), None)
@@ -400,7 +402,7 @@ def main() -> None:
         peer_cells = (
             f"{row['peer_size'] / 1e6:.2f} MB | {peer_first} | {len(row['peer_cdn'])} / {len(peer['requests'])}"
             if peer
-            else " | "
+            else " | | "
         )
         print(
             f"| {row['nodes']:,} nodes / {row['edges']:,} edges | {row['compositing']} "

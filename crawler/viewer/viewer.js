@@ -81,7 +81,9 @@
   var state = { colourBy: "kind", hiddenKinds: {}, hiddenHosts: {}, selected: null, neighbours: null };
 
   var filtering = false; // a kind or a host is filtered out
-  function nodeHidden(attr) { return filtering && (state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]); }
+  function nodeHidden(attr) {
+    return filtering && (state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]);
+  }
 
   // sigma hands the reducers a copy of the attributes, theirs to change. Most edges are returned as they
   // are: with no filter and no selection, the edge reducer looks nothing up (50,000 edges at each refresh).
@@ -104,9 +106,13 @@
     if (nodeHidden(graph.getNodeAttributes(source)) || nodeHidden(graph.getNodeAttributes(target))) {
       res.hidden = true;
     } else if (state.selected) {
-      if (source === state.selected) { res.color = "#dd6b20"; res.size = 1.5; res.zIndex = 1; res.type = "thick"; }
-      else if (target === state.selected) { res.color = "#2b6cb0"; res.size = 1.5; res.zIndex = 1; res.type = "thick"; }
-      else res.hidden = true;
+      // The selected node's edges, out and in: drawn over the others, as rectangles in the cheap mode too.
+      if (source === state.selected || target === state.selected) {
+        res.color = source === state.selected ? "#dd6b20" : "#2b6cb0";
+        res.size = 1.5;
+        res.zIndex = 1;
+        res.type = "thick";
+      } else res.hidden = true;
     }
     return res;
   }
@@ -116,7 +122,8 @@
   // A large graph (data.large), where a browser without GPU (SwiftShader: WebGL on the CPU) spends a
   // second or more on a frame of these, is drawn in the cheap mode, which looks nearly the same:
   // * nodes as points (one vertex each, no instancing: SwiftShader draws an instanced node at the cost
-  //   of a draw call; 8,000 discs took 240 ms, 8,000 points take 40), rings by a point shader of the same kind;
+  //   of a draw call; 8,000 discs took 240 ms, 8,000 points take 40), rings by a point shader of the same
+  //   kind;
   // * edges as one-pixel lines (EdgeLineProgram); the edges of the selected node as rectangles still;
   // * while the camera moves, the edges are not drawn again (sigma's hideEdgesOnMove): their last frame
   //   stays on its canvas and moves with the camera (a CSS transform, see below), and they are drawn
@@ -413,8 +420,16 @@
 
   renderer.on("clickNode", function (event) { select(event.node, { move: false }); });
   renderer.on("clickStage", deselect);
-  renderer.on("enterNode", function (event) { hovered = event.node; showHoverLayers(); container.style.cursor = "pointer"; });
-  renderer.on("leaveNode", function () { hovered = null; showHoverLayers(); container.style.cursor = ""; });
+  renderer.on("enterNode", function (event) {
+    hovered = event.node;
+    showHoverLayers();
+    container.style.cursor = "pointer";
+  });
+  renderer.on("leaveNode", function () {
+    hovered = null;
+    showHoverLayers();
+    container.style.cursor = "";
+  });
   $("panel-close").addEventListener("click", deselect);
 
   // -- search ------------------------------------------------------------------------------------
