@@ -367,17 +367,21 @@ def test_a_large_graph_in_chromium(tmp_path, chromium, large):
         # A camera move: the frames the page drew meanwhile, the edges' canvas moved with it.
         moved = tab.evaluate(
             """new Promise(done => { const r = viewer.renderer, c = r.getCamera(), canvas = r.getCanvases().edges;
-              const frames = [], transforms = new Set(); let drawing = true;
+              const frames = [], transforms = new Set(), labels = new Set(); let drawing = true;
               requestAnimationFrame(function tick(ts) { frames.push(ts); transforms.add(canvas.style.transform);
-                if (drawing) requestAnimationFrame(tick); });
+                labels.add(r.getCanvases().labels.style.opacity); if (drawing) requestAnimationFrame(tick); });
               c.animate({ratio: c.ratio / 2, x: c.x + 0.05}, {duration: 800}).then(() => { drawing = false;
                 requestAnimationFrame(() => requestAnimationFrame(() => done({frames: frames.length,
                   moving: viewer.moves.frames, transforms: [...transforms].filter(t => t).length,
-                  after: canvas.style.transform, still: viewer.moves.still !== null}))); }); })""",
+                  labels: [...labels].sort(), after: canvas.style.transform,
+                  labelsAfter: r.getCanvases().labels.style.opacity, still: viewer.moves.still !== null})));
+              }); })""",
             await_promise=True,
         )
         assert moved["frames"] >= 2 and moved["moving"] >= 1 and moved["transforms"] >= 1, moved
         assert moved["after"] == "" and moved["still"] is True, moved
+        # The labels: not drawn while moving in the cheap mode (their layer transparent), back when it stops.
+        assert moved["labels"] == (["", "0"] if large else [""]) and moved["labelsAfter"] == "", moved
         box = tab.evaluate(
             "(() => { const r = document.getElementById('graph').getBoundingClientRect();"
             " return {x: r.x + r.width / 2 - 100, y: r.y + r.height / 2 - 100, width: 200, height: 200}; })()"

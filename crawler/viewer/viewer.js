@@ -127,7 +127,8 @@
   // * edges as one-pixel lines (EdgeLineProgram); the edges of the selected node as rectangles still;
   // * while the camera moves, the edges are not drawn again (sigma's hideEdgesOnMove): their last frame
   //   stays on its canvas and moves with the camera (a CSS transform, see below), and they are drawn
-  //   anew when it stops. A frame while moving is the nodes and the labels.
+  //   anew when it stops; the labels are not drawn while it moves either (sigma's hideLabelsOnMove, their
+  //   layer transparent then). A frame while moving is the nodes.
   // A graph of many edges but not large (data.frozen_edges) keeps the full drawing, and only the edges are
   // not drawn again while the camera moves.
   var large = data.large === true, frozen = data.frozen_edges === true;
@@ -171,6 +172,7 @@
     labelRenderedSizeThreshold: 9,
     zIndex: true,
     hideEdgesOnMove: frozen,
+    hideLabelsOnMove: large,
     nodeReducer: nodeReducer,
     edgeReducer: edgeReducer,
   });
@@ -213,6 +215,7 @@
     }
     renderer.on("beforeRender", function () {
       restorePicking();
+      if (large) canvases.labels.style.opacity = moving() ? "0" : "";
       if (!moving() || !moves.still) {
         gl.clear = clearEdges;
         canvas.style.transform = "";
