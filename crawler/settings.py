@@ -127,6 +127,13 @@ WARC_PREFIX = "onion-crawl"  # file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz;
 # 10,000 nodes and 50,000 edges stay interactive in a browser without a GPU (see the benchmarks).
 VIEWER_MAX_NODES = 20_000
 VIEWER_MAX_EDGES = 100_000
+# Past either of these, the page draws in its cheap mode (nodes as points, one-pixel edges) ...
+VIEWER_LARGE_NODES = 5_000
+VIEWER_LARGE_EDGES = 20_000
+# ... and past this many edges (or in the cheap mode), the edges are not drawn again while the camera moves:
+# their last frame moves with it. Without GPU, at 10,000 nodes, a frame while moving then takes 33-100 ms
+# (median) rather than 0.5-0.7 s, and a still frame 0.1-0.7 s rather than 1.6-3 s (bench/README.md).
+VIEWER_FROZEN_EDGES = 2_000
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

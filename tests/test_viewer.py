@@ -16,6 +16,7 @@ import pytest
 
 from crawler.store import Store
 from crawler.store.graph import GraphStats, export_graph, viewer_graph
+from crawler.viewer import Drawing
 from crawler.viewer.headless import Chromium, chromium_missing, png_pixels
 from tests.crawling import run_scrapy
 from tests.test_graph import EDGES, NODES, PAGES, link, page
@@ -151,6 +152,31 @@ def test_by_host_page(store, tmp_path):
     assert data["nodes"][0]["p"] == 5  # the fetched pages of the host
 
 
+def test_large_graphs_are_drawn_in_the_cheap_mode(store, tmp_path):
+    """The page says whether the graph is past VIEWER_LARGE_NODES or VIEWER_LARGE_EDGES (the settings'
+    defaults, or what the command passes: the viewer draws it in its cheap mode then), and whether its
+    edges are frozen while the camera moves (past VIEWER_FROZEN_EDGES, or large)."""
+    export_graph(store, tmp_path / "small.html")
+    data = graph_data(parse(tmp_path / "small.html"))
+    assert data["large"] is False and data["frozen_edges"] is False
+    export_graph(store, tmp_path / "frozen.html", drawing=Drawing(10_000, 10_000, len(EDGES) - 1))
+    data = graph_data(parse(tmp_path / "frozen.html"))
+    assert data["large"] is False and data["frozen_edges"] is True
+    export_graph(store, tmp_path / "by-edges.html", drawing=Drawing(len(NODES), len(EDGES) - 1, 10_000))
+    data = graph_data(parse(tmp_path / "by-edges.html"))
+    assert data["large"] is True and data["frozen_edges"] is True
+    export_graph(store, tmp_path / "by-nodes.html", drawing=Drawing(len(NODES) - 1, len(EDGES), 10_000))
+    assert graph_data(parse(tmp_path / "by-nodes.html"))["large"] is True
+    export_graph(store, tmp_path / "at.html", drawing=Drawing(len(NODES), len(EDGES), 10_000))
+    assert graph_data(parse(tmp_path / "at.html"))["large"] is False
+
+    result = run_scrapy(
+        tmp_path, "graph", "-o", "g.html", "-s", f"STORE_PATH={store.path}", "-s", "VIEWER_LARGE_NODES=2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert graph_data(parse(tmp_path / "g.html"))["large"] is True
+
+
 def hostile_pages() -> list[dict]:
     urls = [f"{NYT}/2026/02/{i:02d}/x.html" for i in range(1, len(HOSTILE) + 1)]
     pages = [
@@ -281,6 +307,110 @@ def test_hostile_text_in_chromium(tmp_path, chromium):
         assert tab.evaluate("viewer.search('window.pwned=1').length") == 1
         assert tab.evaluate("typeof window.pwned") == "undefined"
         assert re.search(r"\d", tab.evaluate("document.getElementById('summary').textContent"))
+        assert_nothing_left_the_file(tab, chromium)
+    finally:
+        tab.close()
+
+
+def synthetic_pages(nodes: int, edges: int) -> list[dict]:
+    """``nodes`` nodes (a fifth of them never fetched) and ``edges`` edges from fetched pages, skewed
+    towards the first targets (as in-degrees spread in a crawl); three sections, short titles."""
+    fetched = nodes * 4 // 5
+    urls = [f"{NYT}/2026/01/01/{('world', 'us', 'arts')[i % 3]}/s{i}.html" for i in range(fetched)]
+    targets = urls + [f"https://example{i % 7}.org/{i}" for i in range(nodes - fetched)]
+    links: list[list[str]] = [[] for _ in urls]
+    for i, target in enumerate(targets):  # every node linked once, then skewed draws
+        links[(i + 1) % fetched].append(target)
+    for e in range(edges - len(targets)):
+        source, target = (e * 7919) % fetched, int(len(targets) * ((e * 0.618034) % 1.0) ** 3)
+        links[source].append(targets[target])
+    return [
+        page(
+            url,
+            [link(t, "external" if "example" in t else "article", "x") for t in dict.fromkeys(out)],
+            title=f"Story {i}",
+            section=("world", "us", "arts")[i % 3],
+        )
+        for i, (url, out) in enumerate(zip(urls, links, strict=True))
+    ]
+
+
+@pytest.mark.parametrize("large", [True, False], ids=["cheap mode", "frozen edges only"])
+def test_a_large_graph_in_chromium(tmp_path, chromium, large):
+    """A graph past the limits of the cheap mode (lowered, to keep the test short: the command's are
+    tested above, the figures at 10,000 nodes are in bench/): drawn with points and one-pixel edges, its
+    counts in the header; while the camera moves, the frames are measured by the page, the edges are not
+    drawn again but their last frame moves with the camera, and they are drawn anew when it stops; a click
+    on a node opens its panel and draws its edges thick. Past VIEWER_FROZEN_EDGES only: the same, with
+    discs, rings and rectangles."""
+    path = tmp_path / "large.html"
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.write(synthetic_pages(2_000, 8_000))
+        stats = export_graph(
+            store, path, drawing=Drawing(1_000, 5_000, 2_000) if large else Drawing(10**6, 10**6, 2_000)
+        )
+    assert stats.nodes > 1_000 and stats.edges > 5_000
+    tab = open_viewer(chromium, path)
+    try:
+        tab.evaluate("viewer.stopLayout()")
+        assert tab.evaluate("[viewer.large, viewer.frozen]") == [large, True]
+        assert tab.evaluate("[viewer.graph.order, viewer.graph.size]") == [stats.nodes, stats.edges]
+        summary = tab.evaluate("document.getElementById('summary').textContent")
+        assert f"{stats.edges:,} edges between {stats.nodes:,} nodes" in summary
+        programs = tab.evaluate(
+            "[viewer.renderer.nodePrograms.circle.constructor === Sigma.rendering.NodePointProgram,"
+            " viewer.renderer.edgePrograms.line.constructor === Sigma.rendering.EdgeLineProgram,"
+            " viewer.renderer.nodePrograms.circle.constructor === Sigma.rendering.NodeCircleProgram,"
+            " viewer.renderer.edgePrograms.line.constructor === Sigma.rendering.EdgeRectangleProgram]"
+        )
+        assert programs == [large, large, not large, not large]
+        # A camera move: the frames the page drew meanwhile, the edges' canvas moved with it.
+        moved = tab.evaluate(
+            """new Promise(done => { const r = viewer.renderer, c = r.getCamera(), canvas = r.getCanvases().edges;
+              const frames = [], transforms = new Set(), labels = new Set(); let drawing = true;
+              requestAnimationFrame(function tick(ts) { frames.push(ts); transforms.add(canvas.style.transform);
+                labels.add(r.getCanvases().labels.style.opacity); if (drawing) requestAnimationFrame(tick); });
+              c.animate({ratio: c.ratio / 2, x: c.x + 0.05}, {duration: 800}).then(() => { drawing = false;
+                requestAnimationFrame(() => requestAnimationFrame(() => done({frames: frames.length,
+                  moving: viewer.moves.frames, transforms: [...transforms].filter(t => t).length,
+                  labels: [...labels].sort(), after: canvas.style.transform,
+                  labelsAfter: r.getCanvases().labels.style.opacity, still: viewer.moves.still !== null})));
+              }); })""",
+            await_promise=True,
+        )
+        assert moved["frames"] >= 2 and moved["moving"] >= 1 and moved["transforms"] >= 1, moved
+        assert moved["after"] == "" and moved["still"] is True, moved
+        # The labels: not drawn while moving in the cheap mode (their layer transparent), back when it stops.
+        assert moved["labels"] == (["", "0"] if large else [""]) and moved["labelsAfter"] == "", moved
+        box = tab.evaluate(
+            "(() => { const r = document.getElementById('graph').getBoundingClientRect();"
+            " return {x: r.x + r.width / 2 - 100, y: r.y + r.height / 2 - 100, width: 200, height: 200}; })()"
+        )
+        colours = Counter(png_pixels(tab.screenshot(box))[2])  # the middle of the graph, drawn
+        assert len(colours) > 5 and colours.most_common(1)[0][1] < 0.9 * 200 * 200, colours.most_common(3)
+        # A click on the most linked node: its panel, its edges as rectangles (the "thick" program).
+        hub = tab.evaluate(
+            "viewer.graph.nodes().reduce((a, b) => viewer.graph.inDegree(b) > viewer.graph.inDegree(a) ? b : a)"
+        )
+        x, y = tab.evaluate(
+            f"""(() => {{ const r = viewer.renderer, box = document.getElementById('graph').getBoundingClientRect();
+              const p = r.framedGraphToViewport(r.getNodeDisplayData({json.dumps(hub)}));
+              return [box.x + p.x, box.y + p.y]; }})()"""
+        )
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            chromium.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                tab.session,
+            )
+        assert tab.wait_for("viewer.state.selected") == hub
+        assert tab.evaluate("document.querySelector('#panel-body h2').textContent") == tab.evaluate(
+            f"viewer.graph.getNodeAttribute({json.dumps(hub)}, 'label')"
+        )
+        thick = tab.evaluate(
+            "viewer.graph.filterEdges(e => viewer.renderer.getEdgeDisplayData(e).type === 'thick').length"
+        )
+        assert thick == tab.evaluate(f"viewer.graph.edges({json.dumps(hub)}).length") > 0
         assert_nothing_left_the_file(tab, chromium)
     finally:
         tab.close()

@@ -22,6 +22,7 @@ from scrapy.exceptions import UsageError
 from crawler.cli import ProjectCommand
 from crawler.store import Store, store_path
 from crawler.store.graph import FORMATS, export_graph
+from crawler.viewer.page import Drawing
 
 
 class Command(ProjectCommand):
@@ -72,6 +73,7 @@ class Command(ProjectCommand):
                 keep_dangling=not opts.no_dangling,
                 max_nodes=max_nodes,
                 max_edges=max_edges,
+                drawing=Drawing.from_settings(self.settings),
             )
             print(f"{opts.output}: {stats.nodes} nodes, {stats.edges} edges ({stats.dangling} dangling)")
             if stats.cut is not None:

@@ -76,6 +76,8 @@ from crawler.store.summary import summarize
 if TYPE_CHECKING:
     import networkx as nx
 
+    from crawler.viewer.page import Drawing
+
 FORMATS = (".json", ".csv", ".graphml", ".gexf", ".html")
 # The kind an edge gets when a page links to one target in several ways; any other kind comes last.
 KIND_PRIORITY = tuple(
@@ -167,6 +169,7 @@ def export_graph(
     keep_dangling: bool = True,
     max_nodes: int | None = None,
     max_edges: int | None = None,
+    drawing: Drawing | None = None,
 ) -> GraphStats:
     """Write the link graph of ``store`` to ``path``, in the format its extension names.
 
@@ -193,6 +196,9 @@ def export_graph(
 
     ``max_nodes``, ``max_edges``
         the ``.html`` viewer's limits (None: none): see :func:`viewer_graph`.
+    ``drawing``
+        past which sizes the ``.html`` viewer draws more cheaply: :class:`crawler.viewer.Drawing`
+        (None: as ``crawler.settings`` sets them).
     """
     path = Path(path)
     writer = _WRITERS.get(path.suffix.lower())
@@ -200,6 +206,7 @@ def export_graph(
         raise ExportError(f"{path.name}: unsupported graph format {path.suffix!r} (use one of {', '.join(FORMATS)})")
     query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
     query.limits = (max_nodes, max_edges)
+    query.drawing = drawing
     partial = path.with_name(f".{path.name}.part")
     try:
         with _export_session(store.db):
@@ -275,6 +282,7 @@ class _Query:
         self.db = store.db
         self.store_path = store.path
         self.limits: tuple[int | None, int | None] = (None, None)
+        self.drawing: Drawing | None = None  # the viewer's (see export_graph)
         self.by_host = by_host
         self.options = {"articles_only": articles_only, "by_host": by_host, "keep_dangling": keep_dangling}
         target = "COALESCE(a.url, l.target)"
@@ -611,7 +619,7 @@ def _write_html(query: _Query, path: Path) -> GraphStats:
     from crawler.viewer import write_page  # the page's templates and vendored scripts, only when asked for
 
     graph = _viewer_graph(query)
-    write_page(graph, path)
+    write_page(graph, path, query.drawing)
     dangling = sum(1 for node in graph.nodes if not node["fetched"])
     return GraphStats(len(graph.nodes), len(graph.edges), dangling, graph.cut)
 

@@ -9,6 +9,6 @@
   recorded (for the tests and ``bench/bench_viewer.py``).
 """
 
-from crawler.viewer.page import render_page, write_page
+from crawler.viewer.page import Drawing, render_page, write_page
 
-__all__ = ["render_page", "write_page"]
+__all__ = ["Drawing", "render_page", "write_page"]

@@ -98,7 +98,11 @@ class Trap:
 class Chromium:
     """One headless chromium, started with :data:`FLAGS`; :meth:`open` gives a :class:`Page`."""
 
-    def __init__(self, executable: str = CHROMIUM, *, width: int = 1400, height: int = 900) -> None:
+    def __init__(
+        self, executable: str = CHROMIUM, *, width: int = 1400, height: int = 900, flags: tuple[str, ...] = ()
+    ) -> None:
+        """``flags``: more command-line flags, after :data:`FLAGS` (``bench_viewer.py``:
+        ``--disable-gpu-compositing``)."""
         from websockets.sync.client import connect
 
         self.width, self.height = width, height
@@ -108,6 +112,7 @@ class Chromium:
             [
                 executable,
                 *FLAGS,
+                *flags,
                 f"--proxy-server=http://127.0.0.1:{self.trap.port}",
                 f"--user-data-dir={self.profile}",
                 f"--window-size={width},{height}",

@@ -24,7 +24,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crawler.store.graph import ViewerGraph
 
@@ -79,10 +79,38 @@ def content_security_policy(scripts: list[str], styles: list[str]) -> str:
     )
 
 
-def page_data(graph: ViewerGraph) -> dict[str, Any]:
+class Drawing(NamedTuple):
+    """Past which sizes the page draws more cheaply: the ``VIEWER_LARGE_NODES``, ``VIEWER_LARGE_EDGES``
+    and ``VIEWER_FROZEN_EDGES`` settings (see ``crawler/settings.py``)."""
+
+    large_nodes: int
+    large_edges: int
+    frozen_edges: int
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Drawing:
+        """From Scrapy settings (``-s`` overrides them)."""
+        return cls(*(settings.getint(name) for name in _DRAWING_SETTINGS))
+
+    @classmethod
+    def default(cls) -> Drawing:
+        """As ``crawler.settings`` sets them."""
+        from crawler import settings
+
+        return cls(*(getattr(settings, name) for name in _DRAWING_SETTINGS))
+
+
+_DRAWING_SETTINGS = ("VIEWER_LARGE_NODES", "VIEWER_LARGE_EDGES", "VIEWER_FROZEN_EDGES")
+
+
+def page_data(graph: ViewerGraph, drawing: Drawing | None = None) -> dict[str, Any]:
     """The graph in the page's JSON: nodes as objects with short keys (absent when empty),
     hosts and kinds as lists the nodes and edges index, edges as ``[source, target, kind]``
-    (plus the anchor text, and the weight when it is not 1)."""
+    (plus the anchor text, and the weight when it is not 1). ``large``: the graph has more nodes
+    or more edges than ``drawing`` allows (None: :meth:`Drawing.default`), and the page draws it in
+    its cheap mode; ``frozen_edges``: large, or more edges than ``drawing.frozen_edges``, and the
+    edges are not drawn again while the camera moves."""
+    drawing = Drawing.default() if drawing is None else drawing
     kinds = list(dict.fromkeys([*graph.kinds, *(edge[2] for edge in graph.edges)]))
     kind_index = {kind: i for i, kind in enumerate(kinds)}
     host_counts = Counter(node["host"] for node in graph.nodes)
@@ -116,6 +144,7 @@ def page_data(graph: ViewerGraph) -> dict[str, Any]:
         if weight != 1:
             edge.append(weight)
         edges.append(edge)
+    large = len(nodes) > drawing.large_nodes or len(edges) > drawing.large_edges
     return {
         "store": graph.store,
         "options": graph.options,
@@ -123,13 +152,15 @@ def page_data(graph: ViewerGraph) -> dict[str, Any]:
         "cut": None if graph.cut is None else {"describe": graph.cut.describe(), **graph.cut.__dict__},
         "kinds": kinds,
         "hosts": hosts,
+        "large": large,
+        "frozen_edges": large or len(edges) > drawing.frozen_edges,
         "nodes": nodes,
         "edges": edges,
     }
 
 
-def render_page(graph: ViewerGraph) -> str:
-    """The whole page, as text."""
+def render_page(graph: ViewerGraph, drawing: Drawing | None = None) -> str:
+    """The whole page, as text (``drawing``: see :func:`page_data`)."""
     scripts = [_GUARD, *((VENDOR / name).read_text(encoding="utf-8") for name in VENDORED_SCRIPTS)]
     scripts.append((HERE / "viewer.js").read_text(encoding="utf-8"))
     style = (HERE / "viewer.css").read_text(encoding="utf-8")
@@ -141,7 +172,7 @@ def render_page(graph: ViewerGraph) -> str:
         "TITLE": html.escape(f"Link graph of {graph.store}"),
         "STYLE": style,
         "GUARD": scripts[0],
-        "DATA": embed_json(page_data(graph)),
+        "DATA": embed_json(page_data(graph, drawing)),
         "SCRIPTS": "\n".join(f"<script>{source}</script>" for source in scripts[1:]),
     }
     template = (HERE / "page.html").read_text(encoding="utf-8")
@@ -149,6 +180,6 @@ def render_page(graph: ViewerGraph) -> str:
     return re.sub(r"@@([A-Z]+)@@", lambda match: parts[match.group(1)], template)
 
 
-def write_page(graph: ViewerGraph, path: str | os.PathLike[str]) -> None:
-    """Write the page for ``graph`` to ``path``."""
-    Path(path).write_text(render_page(graph), encoding="utf-8")
+def write_page(graph: ViewerGraph, path: str | os.PathLike[str], drawing: Drawing | None = None) -> None:
+    """Write the page for ``graph`` to ``path`` (``drawing``: see :func:`page_data`)."""
+    Path(path).write_text(render_page(graph, drawing), encoding="utf-8")

@@ -1,5 +1,7 @@
 /* The link graph viewer (crawler/viewer/): graphology holds the graph, sigma.js draws it with WebGL,
  * ForceAtlas2 lays it out in slices on the main thread (no worker: the page's policy allows none).
+ * A large graph (data.large: past VIEWER_LARGE_NODES or VIEWER_LARGE_EDGES) is drawn in the cheap mode,
+ * see "the renderer" below.
  * Every string of the data is put in the page with textContent: nothing from it becomes markup.
  * window.viewer exposes the graph, the renderer and the actions (for the tests and the curious). */
 (function () {
@@ -78,10 +80,15 @@
   // -- state and reducers ------------------------------------------------------------------------
   var state = { colourBy: "kind", hiddenKinds: {}, hiddenHosts: {}, selected: null, neighbours: null };
 
-  function nodeHidden(attr) { return state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]; }
+  var filtering = false; // a kind or a host is filtered out
+  function nodeHidden(attr) {
+    return filtering && (state.hiddenKinds[attr.kind] || state.hiddenHosts[attr.hostGroup]);
+  }
 
+  // sigma hands the reducers a copy of the attributes, theirs to change. Most edges are returned as they
+  // are: with no filter and no selection, the edge reducer looks nothing up (50,000 edges at each refresh).
   function nodeReducer(key, attr) {
-    var res = Object.assign({}, attr);
+    var res = attr;
     if (nodeHidden(attr)) { res.hidden = true; return res; }
     res.color = state.colourBy === "kind" ? attr.kindColour : attr.sectionColour;
     if (state.selected) {
@@ -93,37 +100,147 @@
   }
 
   function edgeReducer(key, attr) {
-    var res = Object.assign({}, attr);
-    var ends = graph.extremities(key);
-    if (nodeHidden(graph.getNodeAttributes(ends[0])) || nodeHidden(graph.getNodeAttributes(ends[1]))) {
+    var res = attr;
+    if (!filtering && !state.selected) return res;
+    var source = graph.source(key), target = graph.target(key);
+    if (nodeHidden(graph.getNodeAttributes(source)) || nodeHidden(graph.getNodeAttributes(target))) {
       res.hidden = true;
     } else if (state.selected) {
-      if (ends[0] === state.selected) { res.color = "#dd6b20"; res.size = 1.5; res.zIndex = 1; }
-      else if (ends[1] === state.selected) { res.color = "#2b6cb0"; res.size = 1.5; res.zIndex = 1; }
-      else res.hidden = true;
+      // The selected node's edges, out and in: drawn over the others, as rectangles in the cheap mode too.
+      if (source === state.selected || target === state.selected) {
+        res.color = source === state.selected ? "#dd6b20" : "#2b6cb0";
+        res.size = 1.5;
+        res.zIndex = 1;
+        res.type = "thick";
+      } else res.hidden = true;
     }
     return res;
   }
 
   // -- the renderer ------------------------------------------------------------------------------
-  var Dangling = Sigma.rendering.createNodeBorderProgram({
+  // A small graph: discs and rings of three vertices each, edges as rectangles of their weight's width.
+  // A large graph (data.large), where a browser without GPU (SwiftShader: WebGL on the CPU) spends a
+  // second or more on a frame of these, is drawn in the cheap mode, which looks nearly the same:
+  // * nodes as points (one vertex each, no instancing: SwiftShader draws an instanced node at the cost
+  //   of a draw call; 8,000 discs took 240 ms, 8,000 points take 40), rings by a point shader of the same
+  //   kind;
+  // * edges as one-pixel lines (EdgeLineProgram); the edges of the selected node as rectangles still;
+  // * while the camera moves, the edges are not drawn again (sigma's hideEdgesOnMove): their last frame
+  //   stays on its canvas and moves with the camera (a CSS transform, see below), and they are drawn
+  //   anew when it stops; the labels are not drawn while it moves either (sigma's hideLabelsOnMove, their
+  //   layer transparent then). A frame while moving is the nodes.
+  // A graph of many edges but not large (data.frozen_edges) keeps the full drawing, and only the edges are
+  // not drawn again while the camera moves.
+  var large = data.large === true, frozen = data.frozen_edges === true;
+  var RING_SHADER = [
+    "precision mediump float;",
+    "varying vec4 v_color;",
+    "varying float v_border;",
+    "void main(void) {",
+    "  float dist = 0.5 - length(gl_PointCoord - vec2(0.5, 0.5));",
+    "#ifdef PICKING_MODE",
+    "  gl_FragColor = dist > v_border ? v_color : vec4(0.0);",
+    "#else",
+    "  float t = dist > v_border ? 1.0 : dist > 0.0 ? dist / v_border : 0.0;",
+    "  vec4 inside = dist > 0.15 + v_border ? vec4(1.0, 1.0, 1.0, 1.0) : v_color;",
+    "  gl_FragColor = mix(vec4(0.0), inside, t);",
+    "#endif",
+    "}",
+  ].join("\n");
+  class RingPointProgram extends Sigma.rendering.NodePointProgram {
+    getDefinition() { return Object.assign({}, super.getDefinition(), { FRAGMENT_SHADER_SOURCE: RING_SHADER }); }
+  }
+  var Dangling = large ? RingPointProgram : Sigma.rendering.createNodeBorderProgram({
     borders: [
       { size: { value: 0.3 }, color: { attribute: "color" } },
       { size: { fill: true }, color: { value: "#ffffff" } },
     ],
   });
+  var nodePrograms = { dangling: Dangling };
+  var edgePrograms = { thick: Sigma.rendering.EdgeRectangleProgram };
+  if (large) {
+    nodePrograms.circle = Sigma.rendering.NodePointProgram;
+    edgePrograms.line = Sigma.rendering.EdgeLineProgram;
+  }
   var container = $("graph");
+  timings.built = performance.now(); // the graph built, laid out on its first spiral
   var renderer = new Sigma(graph, container, {
-    nodeProgramClasses: { dangling: Dangling },
+    nodeProgramClasses: nodePrograms,
+    edgeProgramClasses: edgePrograms,
     defaultEdgeColor: "#cbd5e0",
     labelFont: "system-ui, sans-serif",
     labelRenderedSizeThreshold: 9,
     zIndex: true,
-    hideEdgesOnMove: graph.size > 20000, // moving stays fluid on software GL; the edges come back when it stops
+    hideEdgesOnMove: frozen,
+    hideLabelsOnMove: large,
     nodeReducer: nodeReducer,
     edgeReducer: edgeReducer,
   });
   timings.rendered = performance.now(); // sigma's constructor draws the first frame
+
+  // Every canvas of sigma's is a layer the browser composites at every frame, drawn or not: without GPU
+  // (SwiftShader) that is 20 ms a layer at 1150x820, and sigma has seven. The edge labels' (never drawn
+  // here) is taken out, sigma's mouse layer (events only) is made transparent, which the compositor skips,
+  // and so are the two layers of hovered and selected nodes while no node is hovered or selected.
+  var canvases = renderer.getCanvases(), hovered = null;
+  canvases.edgeLabels.style.display = "none";
+  canvases.mouse.style.opacity = "0";
+  function showHoverLayers() {
+    var shown = hovered !== null || state.selected !== null ? "" : "0";
+    canvases.hovers.style.opacity = canvases.hoverNodes.style.opacity = shown;
+  }
+  showHoverLayers();
+
+  // While the camera moves (data.frozen_edges), the edges' canvas keeps the frame drawn when it last stood
+  // still: sigma clears it at every frame, so its clear is skipped then, and the canvas is moved by the
+  // transform that takes that camera to the current one (from where two points of the graph are seen in
+  // each). Once the camera stops, sigma draws the edges again and the transform goes.
+  var moves = { frames: 0, still: null };
+  (function keepEdgesWhileMoving() {
+    if (!frozen) return;
+    var gl = renderer.webGLContexts.edges, canvas = renderer.getCanvases().edges, camera = renderer.getCamera();
+    var clearEdges = gl.clear;
+    canvas.style.transformOrigin = "0 0";
+    function moving() {
+      var mouse = renderer.mouseCaptor;
+      return camera.isAnimated() || mouse.isMoving || mouse.draggedEvents > 0 || mouse.currentWheelDirection !== 0;
+    }
+    function seen(point, cameraState) { return renderer.framedGraphToViewport(point, { cameraState: cameraState }); }
+    // Nodes are not picked while the camera moves (sigma draws them a second time for that, in a buffer of
+    // their own): the frame drawn when it stops has them picked again.
+    var picking = [];
+    function restorePicking() {
+      picking.forEach(function (saved) { saved[0].pickProgram = saved[1]; });
+      picking = [];
+    }
+    renderer.on("beforeRender", function () {
+      restorePicking();
+      if (large) canvases.labels.style.opacity = moving() ? "0" : "";
+      if (!moving() || !moves.still) {
+        gl.clear = clearEdges;
+        canvas.style.transform = "";
+        moves.still = null;
+        return;
+      }
+      gl.clear = function () {};
+      moves.frames++;
+      Object.keys(renderer.nodePrograms).forEach(function (type) {
+        var program = renderer.nodePrograms[type];
+        if (program.pickProgram) { picking.push([program, program.pickProgram]); program.pickProgram = null; }
+      });
+      var now = camera.getState(), o = { x: 0, y: 0 }, u = { x: 1, y: 0 };
+      var a0 = seen(o, moves.still), a1 = seen(u, moves.still), b0 = seen(o, now), b1 = seen(u, now);
+      // z -> m z + t in the complex plane: scale and rotation m, translation t.
+      var ax = a1.x - a0.x, ay = a1.y - a0.y, bx = b1.x - b0.x, by = b1.y - b0.y, norm = ax * ax + ay * ay;
+      var mr = (bx * ax + by * ay) / norm, mi = (by * ax - bx * ay) / norm;
+      var tx = b0.x - (mr * a0.x - mi * a0.y), ty = b0.y - (mi * a0.x + mr * a0.y);
+      canvas.style.transform = "matrix(" + [mr, mi, -mi, mr, tx, ty].join(",") + ")";
+    });
+    renderer.on("afterRender", function () {
+      restorePicking();
+      if (!moving()) moves.still = camera.getState();
+    });
+  })();
   requestAnimationFrame(function () {
     requestAnimationFrame(function () { timings.painted = performance.now(); });
   });
@@ -216,6 +333,8 @@
     });
   });
   function changed() {
+    filtering = Object.keys(state.hiddenKinds).some(function (k) { return state.hiddenKinds[k]; }) ||
+      Object.keys(state.hiddenHosts).some(function (h) { return state.hiddenHosts[h]; });
     var shown = 0;
     graph.forEachNode(function (key, attr) { if (!nodeHidden(attr)) shown++; });
     $("counts").textContent = fmt(shown) + " of " + plural(graph.order, "node") + " shown";
@@ -282,6 +401,7 @@
     state.neighbours = {};
     graph.forEachNeighbor(key, function (other) { state.neighbours[other] = true; });
     showPanel(key);
+    showHoverLayers();
     renderer.refresh({ skipIndexation: true });
     if (!opts || opts.move !== false) {
       var shown = renderer.getNodeDisplayData(key);
@@ -297,13 +417,22 @@
     state.selected = null;
     state.neighbours = null;
     $("panel").hidden = true;
+    showHoverLayers();
     renderer.refresh({ skipIndexation: true });
   }
 
   renderer.on("clickNode", function (event) { select(event.node, { move: false }); });
   renderer.on("clickStage", deselect);
-  renderer.on("enterNode", function () { container.style.cursor = "pointer"; });
-  renderer.on("leaveNode", function () { container.style.cursor = ""; });
+  renderer.on("enterNode", function (event) {
+    hovered = event.node;
+    showHoverLayers();
+    container.style.cursor = "pointer";
+  });
+  renderer.on("leaveNode", function () {
+    hovered = null;
+    showHoverLayers();
+    container.style.cursor = "";
+  });
   $("panel-close").addEventListener("click", deselect);
 
   // -- search ------------------------------------------------------------------------------------
@@ -412,6 +541,7 @@
 
   window.viewer = {
     graph: graph, renderer: renderer, data: data, state: state, layout: layout, timings: timings,
+    large: large, frozen: frozen, moves: moves,
     select: select, deselect: deselect, search: search, stopLayout: stopLayout, startLayout: startLayout,
   };
 })();
