@@ -312,6 +312,26 @@ def test_hostile_text_in_chromium(tmp_path, chromium):
         tab.close()
 
 
+def test_without_webgl_the_page_says_so(store, tmp_path):
+    """A browser that cannot start WebGL (hardware acceleration off, no fallback to drawing on the
+    CPU) gets a message where the map would be, and the crawl's summary still, not a blank page."""
+    missing = chromium_missing()
+    if missing:
+        pytest.skip(f"no browser test: {missing}")
+    path = tmp_path / "graph.html"
+    export_graph(store, path)
+    with Chromium(width=1000, height=700, flags=("--disable-3d-apis", "--disable-webgl")) as browser:
+        tab = browser.open(path)
+        try:
+            tab.wait_for("window.viewer && window.viewer.error")
+            assert tab.evaluate("window.viewer.renderer") is None
+            message = tab.evaluate("document.querySelector('#graph .no-webgl').textContent")
+            assert "needs WebGL" in message and "hardware acceleration" in message
+            assert re.search(r"\d+ pages?", tab.evaluate("document.getElementById('summary').textContent"))
+        finally:
+            tab.close()
+
+
 def synthetic_pages(nodes: int, edges: int) -> list[dict]:
     """``nodes`` nodes (a fifth of them never fetched) and ``edges`` edges from fetched pages, skewed
     towards the first targets (as in-degrees spread in a crawl); three sections, short titles."""

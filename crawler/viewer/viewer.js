@@ -117,6 +117,46 @@
     return res;
   }
 
+  // -- the header --------------------------------------------------------------------------------
+  (function header() {
+    var s = data.summary, o = data.options;
+    $("title").textContent = "Link graph of " + data.store +
+      (o.by_host ? " (by host)" : "") + (o.articles_only ? " (article links)" : "") +
+      (o.keep_dangling ? "" : " (fetched pages only)");
+    var reasons = s.aliases_by_reason || {};
+    var parts = [
+      plural(s.pages, "page") + " (" + fmt(s.fetched_ok) + " ok, " + fmt(s.failed) + " failed or 4xx/5xx)",
+      plural(s.articles, "article"),
+      fmt(s.aliases) + (s.aliases === 1 ? " alias" : " aliases") + " (" + fmt(reasons.redirect) + " redirect, " +
+        fmt(reasons.canonical) + " rel=canonical)",
+      fmt(reasons.canonical) + " duplicates collapsed",
+      plural(s.links, "link") + " in " + plural(graph.size, "edge") + " between " + plural(graph.order, "node"),
+    ];
+    if (s.first_fetched) {
+      var from = s.first_fetched.slice(0, 16).replace("T", " "), to = s.last_fetched.slice(0, 16).replace("T", " ");
+      parts.push("crawled " + (from === to ? from : from + " – " + to) + " UTC");
+    }
+    $("summary").textContent = parts.join(" · ");
+    if (data.cut) {
+      $("cut").hidden = false;
+      $("cut").textContent = "Not the whole graph: " + data.cut.describe + ".";
+    }
+  })();
+
+  // No WebGL (hardware acceleration off, or a browser without GPU that does not draw WebGL on the
+  // CPU): sigma's bundle cannot even load. Say so where the map would be, rather than leave it blank.
+  if (typeof Sigma === "undefined" || !webGLWorks()) {
+    var message = "This map needs WebGL, which this browser could not start. Turn on hardware " +
+      "acceleration (or WebGL) in the browser's settings and open the file again.";
+    $("graph").appendChild(el("p", message, "no-webgl"));
+    window.viewer = { graph: graph, renderer: null, error: message, timings: timings };
+    return;
+  }
+  function webGLWorks() {
+    var probe = document.createElement("canvas");
+    return !!(probe.getContext("webgl2") || probe.getContext("webgl"));
+  }
+
   // -- the renderer ------------------------------------------------------------------------------
   // A small graph: discs and rings of three vertices each, edges as rectangles of their weight's width.
   // A large graph (data.large), where a browser without GPU (SwiftShader: WebGL on the CPU) spends a
@@ -162,9 +202,11 @@
     nodePrograms.circle = Sigma.rendering.NodePointProgram;
     edgePrograms.line = Sigma.rendering.EdgeLineProgram;
   }
+
   var container = $("graph");
   timings.built = performance.now(); // the graph built, laid out on its first spiral
-  var renderer = new Sigma(graph, container, {
+  var renderer = newRenderer();
+  function newRenderer() { return new Sigma(graph, container, {
     nodeProgramClasses: nodePrograms,
     edgeProgramClasses: edgePrograms,
     defaultEdgeColor: "#cbd5e0",
@@ -175,7 +217,7 @@
     hideLabelsOnMove: large,
     nodeReducer: nodeReducer,
     edgeReducer: edgeReducer,
-  });
+  }); }
   timings.rendered = performance.now(); // sigma's constructor draws the first frame
 
   // Every canvas of sigma's is a layer the browser composites at every frame, drawn or not: without GPU
@@ -244,32 +286,6 @@
   requestAnimationFrame(function () {
     requestAnimationFrame(function () { timings.painted = performance.now(); });
   });
-
-  // -- the header --------------------------------------------------------------------------------
-  (function header() {
-    var s = data.summary, o = data.options;
-    $("title").textContent = "Link graph of " + data.store +
-      (o.by_host ? " (by host)" : "") + (o.articles_only ? " (article links)" : "") +
-      (o.keep_dangling ? "" : " (fetched pages only)");
-    var reasons = s.aliases_by_reason || {};
-    var parts = [
-      plural(s.pages, "page") + " (" + fmt(s.fetched_ok) + " ok, " + fmt(s.failed) + " failed or 4xx/5xx)",
-      plural(s.articles, "article"),
-      fmt(s.aliases) + (s.aliases === 1 ? " alias" : " aliases") + " (" + fmt(reasons.redirect) + " redirect, " +
-        fmt(reasons.canonical) + " rel=canonical)",
-      fmt(reasons.canonical) + " duplicates collapsed",
-      plural(s.links, "link") + " in " + plural(graph.size, "edge") + " between " + plural(graph.order, "node"),
-    ];
-    if (s.first_fetched) {
-      var from = s.first_fetched.slice(0, 16).replace("T", " "), to = s.last_fetched.slice(0, 16).replace("T", " ");
-      parts.push("crawled " + (from === to ? from : from + " – " + to) + " UTC");
-    }
-    $("summary").textContent = parts.join(" · ");
-    if (data.cut) {
-      $("cut").hidden = false;
-      $("cut").textContent = "Not the whole graph: " + data.cut.describe + ".";
-    }
-  })();
 
   // -- legend and filters ------------------------------------------------------------------------
   function legendItem(list, colour, name, count, checked, onChange) {
