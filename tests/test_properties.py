@@ -192,6 +192,7 @@ scanner_soup = st.lists(
 @given(scanner_soup)
 @example("http://\\u00zzhttp://[::1]")  # a URL starts inside what the scanner took, and goes on
 @example("x HTTP://a hTtp://b httpS://c XMLHttpRequest")
+@example("http://a/HTTP://b HTTP://c/http://d HTTP://xhttp://[::1]/zhttp://q")  # heads inside URLs
 def test_the_url_scanner_finds_exactly_what_the_definition_finds(text):
     parts = rewrite_module._split_urls(text)
     assert "".join(parts) == text

@@ -81,15 +81,15 @@ def _class_char(code: int) -> str:
 # afterwards (``_split_urls``), which is rare.
 _SCAN_CHARS = _every_character_but(_WHITESPACE + _URL_ENDS)
 _SCAN_BODY = rf"{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_SCAN_CHARS}*"
-# A scheme in lower case makes a literal the engine skips ahead to; in any case it tests
-# every character, twice as slow: that scan runs only where a URL's scheme is written otherwise.
+# A scheme in lower case makes a literal the engine skips ahead to; a case-blind scan tests
+# every character, twice as slow. A URL whose scheme is not all lower case ("HTTPS://",
+# "httpS:\\/\\/") has "H", "hT", "htT", "httP" or "httpS" where its first capital is: two
+# searches led by a literal find where such URLs start, and only such pages take a slower way.
 _URL_SCAN_RE = re.compile(rf"(https?:{_SCAN_BODY})")
 _URL_SCAN_ANY_CASE_RE = re.compile(rf"([hH][tT][tT][pP][sS]?:{_SCAN_BODY})")
-# A URL whose scheme is not all lower case ("HTTPS:", "httpS:") has "H", "hT", "htT",
-# "httP" or "httpS" where its first capital is: two searches led by a literal find them.
 _ODD_CASE_HEAD_RES = (
-    re.compile(rf"H[tT][tT][pP][sS]?:{_SLASH}"),
-    re.compile(rf"h(?:T[tT][pP][sS]?|tT[pP][sS]?|ttP[sS]?|ttpS):{_SLASH}"),
+    re.compile(rf"H[tT][tT][pP][sS]?:{_SLASH}{_SLASH}"),
+    re.compile(rf"h(?:T[tT][pP][sS]?|tT[pP][sS]?|ttP[sS]?|ttpS):{_SLASH}{_SLASH}"),
 )
 # Every backslash in a URL starts an escape, so the first that starts none is where it ends.
 _BAD_ESCAPE_RE = re.compile(r"\\(?!/|u00[0-9a-fA-F]{2})")
@@ -259,7 +259,8 @@ class Rewriter:
 
 def _split_urls(text: str) -> list[str]:
     """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
-    parts = (_URL_SCAN_ANY_CASE_RE if _has_odd_case_scheme(text) else _URL_SCAN_RE).split(text)
+    odd_case = _odd_case_heads(text)
+    parts = _split_with_odd_case(text, odd_case) if odd_case else _URL_SCAN_RE.split(text)
     if len(parts) == 1 or not _BAD_ESCAPE_RE.search("\0".join(parts[1::2])):  # the URLs alone
         return parts
     offset = 0
@@ -276,14 +277,36 @@ def _split_urls(text: str) -> list[str]:
     return parts
 
 
-def _has_odd_case_scheme(text: str) -> bool:
-    """Whether a URL in ``text`` may have its scheme in another case than lower
-    ("HTTP://", "hTtps:\\/"); "XMLHttpRequest" is no such URL.
+def _odd_case_heads(text: str) -> list[int]:
+    r"""Where in ``text`` a URL whose scheme is not all lower case may start, in order.
 
-    >>> _has_odd_case_scheme("HTTP://a"), _has_odd_case_scheme("httpS:/"), _has_odd_case_scheme("XMLHttpRequest")
-    (True, True, False)
+    >>> _odd_case_heads("HTTP://a httpS:\\/\\/b http://c"), _odd_case_heads("XMLHttpRequest")
+    ([0, 9], [])
     """
-    return any(head.search(text) for head in _ODD_CASE_HEAD_RES)
+    return sorted(match.start() for head in _ODD_CASE_HEAD_RES for match in head.finditer(text))
+
+
+def _split_with_odd_case(text: str, odd_case: list[int]) -> list[str]:
+    """:func:`_split_urls`' split for a text with URLs in capitals: the URLs one by one, each the
+    first of the next lower-case URL and the next URL at one of ``odd_case``, as the definition's
+    scan from left to right finds them (a URL starts at a lower-case scheme or at one of those)."""
+    parts: list[str] = []
+    last = 0
+    heads = iter(odd_case)
+    head = next(heads, None)
+    search = _URL_SCAN_RE.search
+    while True:
+        found = search(text, last)
+        while head is not None and head < last:  # inside the URL before
+            head = next(heads, None)
+        if head is not None and (found is None or head < found.start()):
+            found = _URL_SCAN_ANY_CASE_RE.match(text, head) or found
+        if found is None:
+            break
+        parts += (text[last : found.start()], found.group())
+        last = found.end()
+    parts.append(text[last:])
+    return parts
 
 
 def _split_tail(raw: str) -> tuple[str, str]:
