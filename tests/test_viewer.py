@@ -387,7 +387,8 @@ def test_a_large_graph_in_chromium(tmp_path, chromium, large):
         # A camera move: the frames the page drew meanwhile, the edges' canvas moved with it.
         moved = tab.evaluate(
             """new Promise(done => { const r = viewer.renderer, c = r.getCamera(), canvas = r.getCanvases().edges;
-              const frames = [], transforms = new Set(), labels = new Set(); let drawing = true;
+              const frames = [], transforms = new Set(), labels = new Set([r.getCanvases().labels.style.opacity]);
+              let drawing = true;  // the labels' state before the move, then at every frame of it
               requestAnimationFrame(function tick(ts) { frames.push(ts); transforms.add(canvas.style.transform);
                 labels.add(r.getCanvases().labels.style.opacity); if (drawing) requestAnimationFrame(tick); });
               c.animate({ratio: c.ratio / 2, x: c.x + 0.05}, {duration: 800}).then(() => { drawing = false;
