@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from crawler.url.normalize import Normalizer, check_base, default_normalizer, is_absolute_http
+from crawler.url.normalize import Normalizer, check_base, default_normalizer
 
 __all__ = ["URL_RE", "Rewriter", "rewrite_text"]
 
@@ -93,7 +93,6 @@ _ODD_CASE_HEAD_RES = (
 )
 # Every backslash in a URL starts an escape, so the first that starts none is where it ends.
 _BAD_ESCAPE_RE = re.compile(r"\\(?!/|u00[0-9a-fA-F]{2})")
-# One literal-led pattern per attribute is far faster than one alternation.
 # The attributes whose relative values are resolved against ``base``. Each is found with
 # str.find and its value read with one regex match: a regex search for the name tests every
 # character in Python's regex engine, several times slower than str.find.
@@ -216,9 +215,10 @@ class Rewriter:
         return "".join(pieces)
 
     def _resolved(self, value: str, base: str) -> str | None:
-        """A relative link's canonical URL, escaped as it was; None for an absolute URL (the
-        URL scan's), a fragment, a non-fetchable scheme, or a link that cannot be read."""
-        if not value or is_absolute_http(value) or value[:11].lower().startswith(_NOT_FETCHABLE):
+        """A relative link's canonical URL, escaped as it was; None for an empty value, a
+        fragment, a non-fetchable scheme, or a link that cannot be read (an absolute value is
+        never captured: it is the URL scan's)."""
+        if not value or value[:11].lower().startswith(_NOT_FETCHABLE):
             return None
         decoded, escapes = _unescape(value)
         try:
