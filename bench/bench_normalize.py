@@ -38,6 +38,7 @@ from w3lib.url import canonicalize_url  # noqa: E402
 
 from crawler.url import normalize as normalize_mod  # noqa: E402
 from crawler.url import rewrite as rewrite_mod  # noqa: E402
+from crawler.url import scan  # noqa: E402
 from crawler.url.normalize import Normalizer, normalize_url  # noqa: E402
 from crawler.url.rewrite import rewrite_text  # noqa: E402
 from crawler.url.rules import load_rules  # noqa: E402
@@ -584,7 +585,7 @@ def bench_rewrite(table: Table, pages: list[tuple[str, str]]) -> None:
         end = time.perf_counter()
         cold, warm = min(cold, middle - start), min(warm, end - middle)
 
-    floor = best_of(lambda: ["".join(rewrite_mod._split_urls(page)) for page, _ in pages])
+    floor = best_of(lambda: ["".join(scan.split_urls(page)) for page, _ in pages])
     table.add(
         "rewrite_text, first pass (cold cache)", f"{megabytes / cold:,.2f} MB/s", f"{floor / cold:.2f}x floor speed"
     )

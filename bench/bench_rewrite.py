@@ -40,7 +40,7 @@ import courlan  # noqa: E402
 from w3lib.url import canonicalize_url  # noqa: E402
 
 from crawler.url import normalize as normalize_mod  # noqa: E402
-from crawler.url import rewrite as rewrite_mod  # noqa: E402
+from crawler.url import scan  # noqa: E402
 from crawler.url.normalize import Normalizer  # noqa: E402
 from crawler.url.rewrite import Rewriter  # noqa: E402
 from crawler.url.rules import load_rules  # noqa: E402
@@ -98,7 +98,7 @@ def w3lib_rewriter() -> Callable[[str, bool], str]:
         return out
 
     def rewrite(text: str, warm: bool) -> str:
-        parts = rewrite_mod._split_urls(text)  # the project's own scan
+        parts = scan.split_urls(text)  # the project's own scan
         canonical = replace_memo if warm else replace
         parts[1::2] = [canonical(raw) for raw in parts[1::2]]
         return "".join(parts)

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from w3lib.url import canonicalize_url
 
 from crawler.url import normalize as normalize_module
-from crawler.url import rewrite as rewrite_module
 from crawler.url.normalize import InvalidUrl, Normalizer, default_normalizer, explain_url, normalize_url
 from crawler.url.rewrite import rewrite_text
 
@@ -159,52 +158,6 @@ url_soup = st.lists(
 @example("\ud800 http://a/\ud800 <a href='\udce9'>", "http://example.com/")
 def test_rewrite_text_never_raises_on_any_str(text, base):
     assert isinstance(rewrite_text(text, base), str)
-
-
-# -- the URL scanner finds what the definition finds ------------------------------------------
-
-scanner_soup = st.lists(
-    st.one_of(
-        st.text(max_size=4),
-        st.sampled_from(
-            [
-                "http://",
-                "https://",
-                "HTTP://",
-                "hTtPs:",
-                "httP:",
-                "httpS:",
-                "Http",
-                "https:\\/\\/",
-                "http:\\u002F\\u002f",
-                "\\",
-                "\\/",
-            ]
-            + ["\\u0026", "\\u00zz", "\\n", '\\"', "\\\\/", "[::1]", "[x]", "]", "/a", "?b=1", "&amp;", " ", "\n"]
-            + ["\u00a0", "\u2028", "\x1c", "\x00", '"', "'", "<", "(", ")", "é", "\ud800", ".", ",", "href=", "x"]
-        ),
-    ),
-    max_size=30,
-).map("".join)
-
-
-@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
-@given(scanner_soup)
-@example("http://\\u00zzhttp://[::1]")  # a URL starts inside what the scanner took, and goes on
-@example("x HTTP://a hTtp://b httpS://c XMLHttpRequest")
-@example("http://a/HTTP://b HTTP://c/http://d HTTP://xhttp://[::1]/zhttp://q")  # heads inside URLs
-def test_the_url_scanner_finds_exactly_what_the_definition_finds(text):
-    parts = rewrite_module._split_urls(text)
-    assert "".join(parts) == text
-    assert parts[1::2] == rewrite_module.URL_RE.findall(text)
-
-
-def test_the_scanner_takes_the_definitions_characters_and_backslashes():
-    every_character = "".join(map(chr, range(0x110000)))
-    whitespace = re.findall(r"\s", every_character)
-    assert re.findall(f"[{rewrite_module._WHITESPACE}]", every_character) == whitespace
-    scanned = set(re.findall(rewrite_module._SCAN_CHARS, every_character))
-    assert scanned == set(re.findall(rewrite_module._URL_CHARS, every_character)) | {"\\"}
 
 
 SITE_HOSTS = {  # canonical host -> a mirror host of it (rules/*.toml)

@@ -1,0 +1,206 @@
+/* The text scanner of crawler.url.scan, in C: the same three functions as its pure-Python
+ * definitions, found by the same rules, one pass each (tests/test_scan.py holds both to
+ * crawler.url.scan.URL_RE and to each other). Optional: without a C compiler the package
+ * installs without it and crawler.url.scan uses the Python versions.
+ *
+ *   split_urls(text)             -> [text, url, text, ..., text]
+ *   attribute_values(text, name) -> [(start, end), ...] of the relative values of name
+ *   onion_suffixes(text)         -> [start, ...] of ".onion" (ASCII, any case) ending a name
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* 1 for a character below 128 that a URL may hold: not whitespace (Python's \s), not one
+ * of "'<>`{}|\^[]() (crawler.url.scan.URL_RE). */
+static unsigned char url_char_ascii[128];
+
+static inline int
+is_url_char(Py_UCS4 c)
+{
+    return c < 128 ? url_char_ascii[c] : !Py_UNICODE_ISSPACE(c);
+}
+
+static inline int
+is_space(Py_UCS4 c) /* what \s matches in a str pattern */
+{
+    return Py_UNICODE_ISSPACE(c);
+}
+
+static inline Py_UCS4
+lower_ascii(Py_UCS4 c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static inline int
+is_hex(Py_UCS4 c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static inline int
+is_ipv6_char(Py_UCS4 c) /* [0-9A-Za-z:.%_~-] */
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ':' || c == '.' ||
+           c == '%' || c == '_' || c == '~' || c == '-';
+}
+
+static inline int
+is_label_char(Py_UCS4 c) /* [A-Za-z0-9-] */
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+}
+
+static inline int
+is_attribute_boundary(Py_UCS4 c) /* what may stand before an attribute's name: " \t\r\n\f\"'-/" */
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '"' || c == '\'' || c == '-' ||
+           c == '/';
+}
+
+#define CHAR Py_UCS1
+#define FN(name) name##_ucs1
+#include "_cscan_scan.h"
+#undef CHAR
+#undef FN
+#define CHAR Py_UCS2
+#define FN(name) name##_ucs2
+#include "_cscan_scan.h"
+#undef CHAR
+#undef FN
+#define CHAR Py_UCS4
+#define FN(name) name##_ucs4
+#include "_cscan_scan.h"
+#undef CHAR
+#undef FN
+
+/* One call of the loop for text's width. */
+#define BY_KIND(text, call, ...)                                                                                     \
+    (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND                                                                   \
+         ? call##_ucs1(PyUnicode_1BYTE_DATA(text), __VA_ARGS__)                                                     \
+     : PyUnicode_KIND(text) == PyUnicode_2BYTE_KIND ? call##_ucs2(PyUnicode_2BYTE_DATA(text), __VA_ARGS__)          \
+                                                     : call##_ucs4(PyUnicode_4BYTE_DATA(text), __VA_ARGS__))
+
+static int
+append_slice(PyObject *list, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (piece == NULL)
+        return -1;
+    int failed = PyList_Append(list, piece);
+    Py_DECREF(piece);
+    return failed;
+}
+
+static int
+append_new(PyObject *list, PyObject *item) /* steals item */
+{
+    if (item == NULL)
+        return -1;
+    int failed = PyList_Append(list, item);
+    Py_DECREF(item);
+    return failed;
+}
+
+static PyObject *
+split_urls(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "split_urls() takes a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), last = 0, start, end;
+    PyObject *parts = PyList_New(0);
+    if (parts == NULL)
+        return NULL;
+    while (BY_KIND(text, next_url, n, last, &start, &end)) {
+        if (append_slice(parts, text, last, start) < 0 || append_slice(parts, text, start, end) < 0)
+            goto error;
+        last = end;
+    }
+    /* the rest; with no URL the text itself, as re.split gives it */
+    if (last == 0 ? PyList_Append(parts, text) < 0 : append_slice(parts, text, last, n) < 0)
+        goto error;
+    return parts;
+error:
+    Py_DECREF(parts);
+    return NULL;
+}
+
+static PyObject *
+attribute_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "attribute_values() takes two str");
+        return NULL;
+    }
+    PyObject *text = args[0], *name = args[1];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), length = PyUnicode_GET_LENGTH(name);
+    PyObject *spans = PyList_New(0);
+    if (spans == NULL)
+        return NULL;
+    /* the occurrences left to right, each value read whole (as _attribute_values does) */
+    Py_ssize_t index = length ? PyUnicode_Find(text, name, 0, n, 1) : -1;
+    while (index >= 0) {
+        Py_ssize_t start = 0, stop = 0, end = 0;
+        int found = BY_KIND(text, read_value, n, index + length, &start, &stop, &end);
+        if (found == 0) {
+            index = PyUnicode_Find(text, name, index + 1, n, 1);
+            continue;
+        }
+        if (found == 2 && (index == 0 || is_attribute_boundary(PyUnicode_READ_CHAR(text, index - 1)))) {
+            if (append_new(spans, Py_BuildValue("(nn)", start, stop)) < 0)
+                goto error;
+        }
+        index = PyUnicode_Find(text, name, end, n, 1);
+    }
+    if (index == -2)
+        goto error;
+    return spans;
+error:
+    Py_DECREF(spans);
+    return NULL;
+}
+
+static PyObject *
+onion_suffixes(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "onion_suffixes() takes a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), at = 0;
+    PyObject *starts = PyList_New(0);
+    if (starts == NULL)
+        return NULL;
+    while ((at = BY_KIND(text, next_onion, n, at)) >= 0) {
+        if (append_new(starts, PyLong_FromSsize_t(at)) < 0) {
+            Py_DECREF(starts);
+            return NULL;
+        }
+        at += 6;
+    }
+    return starts;
+}
+
+static PyMethodDef methods[] = {
+    {"split_urls", (PyCFunction)split_urls, METH_O, "text split around its URLs: text, URL, text, ..., text."},
+    {"attribute_values", (PyCFunction)(void (*)(void))attribute_values, METH_FASTCALL,
+     "The (start, end) spans of the relative values of the attribute name in text."},
+    {"onion_suffixes", (PyCFunction)onion_suffixes, METH_O, "Where in text '.onion' (ASCII, any case) ends a host name."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_cscan", "crawler.url.scan's functions in C.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__cscan(void)
+{
+    static const char ends[] = "\"'<>`{}|\\^[]()";
+    for (Py_UCS4 c = 1; c < 128; c++)
+        url_char_ascii[c] = !Py_UNICODE_ISSPACE(c) && strchr(ends, (int)c) == NULL;
+    url_char_ascii[0] = 1; /* NUL is a URL character (and strchr would find the string's end) */
+    return PyModule_Create(&module_def);
+}

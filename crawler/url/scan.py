@@ -1,0 +1,202 @@
+"""Find URLs, attribute values and onion host names in text.
+
+The rewriter's three scans, each a function over a whole ``str``:
+
+- :func:`split_urls`: the text split around the URLs :data:`URL_RE` defines;
+- :func:`attribute_values`: the spans of an attribute's relative values;
+- :func:`onion_suffixes`: where ``.onion`` ends a host name.
+
+Each has a pure-Python definition here and, where the package was built with a C
+compiler, a C version (``crawler/url/_cscan.c``) that gives the same answer in one pass;
+:data:`COMPILED` says which is in use. ``ONION_CRAWLER_PURE_PYTHON=1`` in the environment
+keeps the Python versions. tests/test_scan.py holds both to :data:`URL_RE` and to each other.
+
+>>> split_urls('see <a href="https://a.example/x">, HTTP://b.example!')
+['see <a href="', 'https://a.example/x', '">, ', 'HTTP://b.example!', '']
+>>> attribute_values('<a href="/x" src=y.png><img src="http://z/">', "src")
+[(17, 22)]
+>>> onion_suffixes("a.onion b.ONION/ c.onionx")
+[1, 9]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from types import ModuleType
+
+__all__ = ["COMPILED", "URL_RE", "attribute_values", "onion_suffixes", "split_urls"]
+
+_SLASH = r"(?:/|\\/|\\u002[fF])"
+_URL_CHARS = r"""[^\s"'<>`{}|\\^\[\]()]"""
+_URL_BODY = (
+    rf"""{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_URL_CHARS}*(?:(?:\\/|\\u00[0-9a-fA-F]{{2}}){_URL_CHARS}*)*"""
+)
+# What a URL is, by definition: an absolute http(s) URL, the scheme in any ASCII case,
+# possibly JSON-escaped (``\/``, ``\u00XX``; an IPv6 host in brackets allowed), ending at
+# whitespace, quotes, brackets, or a backslash that starts no such escape.
+URL_RE = re.compile(rf"[hH][tT][tT][pP][sS]?:{_URL_BODY}")
+_URL_SPLIT_RE = re.compile(f"({URL_RE.pattern})")
+# What ``\s`` stands for in a str pattern (tests/test_scan.py checks it), and the other
+# characters that end a URL.
+_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_URL_ENDS = "\"'<>`{}|^[]()"
+
+
+def _every_character_but(excluded: str) -> str:
+    r"""A character class of every code point but those in ``excluded`` (where ``a-b``
+    is a range), written as the ranges between them.
+
+    >>> _every_character_but("\n b-d")
+    '[\\x00-\\x09\\x0b-\\x1f\\x21-\\x61\\x65-\\U0010ffff]'
+    """
+    codes: set[int] = set()
+    for run in re.finditer(r"(.)-(.)|.", excluded, re.DOTALL):
+        first, last = (run[1], run[2]) if run[1] else (run[0], run[0])
+        codes.update(range(ord(first), ord(last) + 1))
+    ranges, start = [], 0
+    for code in sorted(codes):
+        if code > start:
+            ranges.append((start, code - 1))
+        start = code + 1
+    if start <= 0x10FFFF:
+        ranges.append((start, 0x10FFFF))
+    return "[" + "".join(_class_range(first, last) for first, last in ranges) + "]"
+
+
+def _class_range(first: int, last: int) -> str:
+    return _class_char(first) if first == last else f"{_class_char(first)}-{_class_char(last)}"
+
+
+def _class_char(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\U{code:08x}"
+
+
+# The Python scanner: the same head, then a run of URL characters or backslashes. It writes
+# the class as the ranges between the characters that end a URL, because the regex engine
+# tests ``\s`` (a Unicode category) and a negated class per character far slower (the scan
+# ran at half the speed); and it takes backslashes in, because the definition's escape loop
+# is the engine's slowest construct. A URL with a backslash that starts no escape is cut
+# there afterwards (``_split_urls``), which is rare.
+_SCAN_CHARS = _every_character_but(_WHITESPACE + _URL_ENDS)
+_SCAN_BODY = rf"{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_SCAN_CHARS}*"
+# A scheme in lower case makes a literal the engine skips ahead to; a case-blind scan tests
+# every character, twice as slow. A URL whose scheme is not all lower case ("HTTPS://",
+# "httpS:\\/\\/") has "H", "hT", "htT", "httP" or "httpS" where its first capital is: two
+# searches led by a literal find where such URLs start, and only such pages take a slower way.
+_URL_SCAN_RE = re.compile(rf"(https?:{_SCAN_BODY})")
+_URL_SCAN_ANY_CASE_RE = re.compile(rf"([hH][tT][tT][pP][sS]?:{_SCAN_BODY})")
+_ODD_CASE_HEAD_RES = (
+    re.compile(rf"H[tT][tT][pP][sS]?:{_SLASH}{_SLASH}"),
+    re.compile(rf"h(?:T[tT][pP][sS]?|tT[pP][sS]?|ttP[sS]?|ttpS):{_SLASH}{_SLASH}"),
+)
+# Every backslash in a URL starts an escape, so the first that starts none is where it ends.
+_BAD_ESCAPE_RE = re.compile(r"\\(?!/|u00[0-9a-fA-F]{2})")
+# An attribute's value after its name. An absolute value is read but not captured: it is
+# the URL scan's.
+_ABSOLUTE = "[hH][tT][tT][pP][sS]?:"
+_ATTR_VALUE_RE = re.compile(
+    rf"""\s*=\s*(?:"(?:{_ABSOLUTE}[^"]*|([^"]*))"|'(?:{_ABSOLUTE}[^']*|([^']*))'|(?:{_ABSOLUTE}[^\s"'>]*|([^\s"'>]+)))"""
+)
+_ATTR_BOUNDARY = frozenset(" \t\r\n\f\"'-/")
+# ".onion" not followed by a host character, ASCII only (so no Unicode case folding: a
+# Kelvin sign is not a "k").
+_ONION_SUFFIX_RE = re.compile(r"\.onion(?![a-z0-9-])", re.IGNORECASE | re.ASCII)
+
+
+def _split_urls(text: str) -> list[str]:
+    """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
+    odd_case = _odd_case_heads(text)
+    parts = _split_with_odd_case(text, odd_case) if odd_case else _URL_SCAN_RE.split(text)
+    if len(parts) == 1 or not _BAD_ESCAPE_RE.search("\0".join(parts[1::2])):  # the URLs alone
+        return parts
+    offset = 0
+    for index in range(1, len(parts), 2):
+        offset += len(parts[index - 1])
+        url = parts[index]
+        bad = _BAD_ESCAPE_RE.search(url) if "\\" in url else None
+        if bad is not None:
+            # The URL ends at that backslash, and the next may start inside what the scanner
+            # took: the definition itself goes on from there (rare: "http://a\n" in JSON).
+            cut = offset + bad.start()
+            return [*parts[:index], url[: bad.start()], *_URL_SPLIT_RE.split(text[cut:])]
+        offset += len(url)
+    return parts
+
+
+def _odd_case_heads(text: str) -> list[int]:
+    r"""Where in ``text`` a URL whose scheme is not all lower case may start, in order.
+
+    >>> _odd_case_heads("HTTP://a httpS:\\/\\/b http://c"), _odd_case_heads("XMLHttpRequest")
+    ([0, 9], [])
+    """
+    return sorted(match.start() for head in _ODD_CASE_HEAD_RES for match in head.finditer(text))
+
+
+def _split_with_odd_case(text: str, odd_case: list[int]) -> list[str]:
+    """:func:`_split_urls`' split for a text with URLs in capitals: the URLs one by one, each the
+    first of the next lower-case URL and the next URL at one of ``odd_case``, as the definition's
+    scan from left to right finds them (a URL starts at a lower-case scheme or at one of those)."""
+    parts: list[str] = []
+    last = 0
+    heads = iter(odd_case)
+    head = next(heads, None)
+    search = _URL_SCAN_RE.search
+    while True:
+        found = search(text, last)
+        while head is not None and head < last:  # inside the URL before
+            head = next(heads, None)
+        if head is not None and (found is None or head < found.start()):
+            found = _URL_SCAN_ANY_CASE_RE.match(text, head) or found
+        if found is None:
+            break
+        parts += (text[last : found.start()], found.group())
+        last = found.end()
+    parts.append(text[last:])
+    return parts
+
+
+def _attribute_values(text: str, name: str) -> list[tuple[int, int]]:
+    """The spans of the relative values of the attribute ``name`` in ``text``. The occurrences
+    are taken left to right, each value read whole (``name=`` inside a value is part of the
+    value), as a regex substitution would; ``xname=`` (another attribute) is skipped whole."""
+    spans: list[tuple[int, int]] = []
+    find = text.find
+    index = find(name) if name else -1
+    while index != -1:
+        value = _ATTR_VALUE_RE.match(text, index + len(name))
+        if value is None:
+            index = find(name, index + 1)
+            continue
+        group = value.lastindex
+        if group and (not index or text[index - 1] in _ATTR_BOUNDARY):
+            spans.append(value.span(group))
+        index = find(name, value.end())
+    return spans
+
+
+def _onion_suffixes(text: str) -> list[int]:
+    return [match.start() for match in _ONION_SUFFIX_RE.finditer(text)]
+
+
+def _compiled() -> ModuleType | None:
+    if os.environ.get("ONION_CRAWLER_PURE_PYTHON"):
+        return None
+    try:
+        from crawler.url import _cscan
+    except ImportError:  # built without a C compiler: the Python versions give the same
+        return None
+    return _cscan
+
+
+_C = _compiled()
+COMPILED = _C is not None
+"""Whether the C scanner is in use."""
+
+split_urls: Callable[[str], list[str]] = _C.split_urls if _C else _split_urls
+"""``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
+attribute_values: Callable[[str, str], list[tuple[int, int]]] = _C.attribute_values if _C else _attribute_values
+"""The spans of the relative values of the attribute ``name`` in ``text`` (see ``_attribute_values``)."""
+onion_suffixes: Callable[[str], list[int]] = _C.onion_suffixes if _C else _onion_suffixes
+"""Where in ``text`` ".onion" (ASCII, any case) ends a host name: the offsets of its dot."""

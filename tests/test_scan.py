@@ -1,0 +1,176 @@
+"""crawler.url.scan: the scanner's Python definitions and its C versions give the same answers,
+and the URL split is the definition's (URL_RE), on any text and every code point."""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from crawler.url import rewrite as rewrite_module
+from crawler.url import scan
+
+try:
+    from crawler.url import _cscan
+except ImportError:  # built without a C compiler: test_the_c_scanner_is_built says whether that is right
+    _cscan = None
+
+PYTHON = {
+    "split_urls": scan._split_urls,
+    "attribute_values": scan._attribute_values,
+    "onion_suffixes": scan._onion_suffixes,
+}
+NOT_BUILT = pytest.mark.skipif(_cscan is None, reason="the C scanner is not built")
+IMPLEMENTATIONS = [
+    pytest.param(PYTHON, id="python"),
+    pytest.param(vars(_cscan) if _cscan else {}, id="c", marks=NOT_BUILT),
+]
+# Text of each width CPython stores (1, 2 or 4 bytes a character), so that every loop of the C scanner runs.
+WIDE = ["é", "\u2019", "\u2028", "\U0001f600", "\ud800"]
+
+scanner_soup = st.lists(
+    st.one_of(
+        st.text(max_size=4),
+        st.sampled_from(
+            [
+                "http://",
+                "https://",
+                "HTTP://",
+                "hTtPs:",
+                "httP:",
+                "httpS:",
+                "Http",
+                "https:\\/\\/",
+                "http:\\u002F\\u002f",
+                "\\",
+                "\\/",
+            ]
+            + ["\\u0026", "\\u00zz", "\\u002", "\\n", '\\"', "\\\\/", "[::1]", "[x]", "]", "/a", "?b=1", "&amp;", " "]
+            + ["\n", "\u00a0", "\u2028", "\x1c", "\x00", '"', "'", "<", "(", ")", ".", ",", "href=", "x"]
+            + WIDE
+        ),
+    ),
+    max_size=30,
+).map("".join)
+
+attribute_soup = st.lists(
+    st.sampled_from(
+        ["href", "src", "xsrc", "action", "poster", "=", " = ", "\u2028=", '"', "'", "/a", "b.png", "http:", "HTTPS:"]
+        + ["hTtp", "https:x", ">", " ", "\t", "-", "/", "#f", "\n", "srcset", "é", "\U0001f600", ""]
+    ),
+    max_size=25,
+).map("".join)
+
+onion_soup = st.lists(
+    st.sampled_from(
+        [".onion", ".ONION", ".OnIoN", "x", "-", "/", "a.onion.", ".onionx", ".onion-", ".oni", "\u212a", "é"]
+        + ["\U0001f600", "n", "on", "..onion", "\u0131"]
+    ),
+    max_size=20,
+).map("".join)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=scanner_soup)
+@example(text="http://\\u00zzhttp://[::1]")  # a URL starts inside what the Python scanner took, and goes on
+@example(text="x HTTP://a hTtp://b httpS://c XMLHttpRequest")
+@example(text="http://a/HTTP://b HTTP://c/http://d HTTP://xhttp://[::1]/zhttp://q")  # heads inside URLs
+@example(text="http://[::1")  # a bracket that does not close
+@example(text="https:\\u002F\\u002Fa\\u002F\U0001f600b\\u00e9c")
+@example(text="http:/")
+def test_the_url_split_is_the_definitions(impl, text):
+    assert impl["split_urls"](text) == scan._URL_SPLIT_RE.split(text)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=attribute_soup, name=st.sampled_from(["href", "src", "action", "poster"]))
+@example(text='<a href="/x" src=y.png><img src="http://z/">', name="src")
+@example(text='src="/never closed', name="src")
+@example(text="src= \u2028/a\u2028", name="src")
+@example(text="src=", name="src")
+@example(text='xsrc="/a" src="/b"', name="src")
+@example(text='href="/a src=/b"', name="src")  # inside another attribute's value: each name is its own pass
+def test_attribute_values_agree(impl, text, name):
+    spans = impl["attribute_values"](text, name)
+    assert spans == scan._attribute_values(text, name)
+    for start, end in spans:
+        assert 0 <= start <= end <= len(text)  # an empty quoted value is an empty span
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=onion_soup)
+@example(text="a.onion b.ONION/ c.onionx d.onion-e \u212a.onion")
+def test_onion_suffixes_are_the_definitions(impl, text):
+    assert impl["onion_suffixes"](text) == [m.start() for m in scan._ONION_SUFFIX_RE.finditer(text)]
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize("width", ["", *WIDE[:4]])
+def test_the_scanners_agree_on_the_real_pages(impl, width):
+    """Every scan of the NYT, BBC and Guardian pages and their EOTK mirrors, in each str width."""
+    pages = Path(__file__).parent / "fixtures" / "realpages"
+    spec = importlib.util.spec_from_file_location("make_pages", pages / "make_pages.py")
+    assert spec is not None and spec.loader is not None
+    make_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_pages)
+    for name in make_pages.PAGES:
+        clearnet = (pages / name).read_text(encoding="utf-8")
+        for text in (clearnet.encode("ascii", "replace").decode() + width, make_pages.eotk_mirror(clearnet) + width):
+            assert impl["split_urls"](text) == scan._URL_SPLIT_RE.split(text)
+            for attribute in rewrite_module._ATTR_NAMES:
+                assert impl["attribute_values"](text, attribute) == scan._attribute_values(text, attribute)
+            assert impl["onion_suffixes"](text) == scan._onion_suffixes(text)
+
+
+def test_the_python_scanner_takes_the_definitions_characters_and_backslashes():
+    every_character = "".join(map(chr, range(0x110000)))
+    whitespace = re.findall(r"\s", every_character)
+    assert re.findall(f"[{scan._WHITESPACE}]", every_character) == whitespace
+    scanned = set(re.findall(scan._SCAN_CHARS, every_character))
+    assert scanned == set(re.findall(scan._URL_CHARS, every_character)) | {"\\"}
+
+
+@NOT_BUILT
+def test_the_c_scanner_takes_the_definitions_characters():
+    """Every code point, after a URL's head: in the URL exactly where the definition says."""
+    url_character = re.compile(scan._URL_CHARS).fullmatch
+    split = _cscan.split_urls
+    for code in range(0x110000):
+        character = chr(code)
+        assert (split("http://a" + character)[1] == "http://a" + character) is bool(url_character(character)), hex(code)
+
+
+def test_the_c_scanner_is_built_where_a_compiler_is():
+    """The extension is optional, so a failed build would pass unnoticed but for this."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    headers = Path(sysconfig.get_paths()["include"], "Python.h")
+    if os.environ.get("ONION_CRAWLER_PURE_PYTHON"):
+        assert not scan.COMPILED
+    elif shutil.which(compiler) and headers.is_file():
+        assert scan.COMPILED and scan.split_urls is _cscan.split_urls  # type: ignore[union-attr]
+
+
+def test_pure_python_is_chosen_by_the_environment():
+    code = "from crawler.url import scan; print(scan.COMPILED, scan.split_urls.__module__)"
+    env = {**os.environ, "ONION_CRAWLER_PURE_PYTHON": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "crawler.url.scan"]
+
+
+@NOT_BUILT
+def test_the_c_scanner_refuses_what_is_not_a_str():
+    for call in (lambda: _cscan.split_urls(b"http://a"), lambda: _cscan.attribute_values("a", b"href")):
+        with pytest.raises(TypeError):
+            call()
+    with pytest.raises(TypeError):
+        _cscan.attribute_values("a")
