@@ -269,3 +269,31 @@ def test_the_fast_paths_give_what_the_slow_paths_give(url):
     plain = url.startswith("http") and url.split("/")[2] in PLAIN_HOSTS and "\\" not in url  # w3lib: "\\" is "/"
     if plain and not fast.startswith("InvalidUrl"):
         assert fast == w3lib_settled(url)  # and what w3lib gives, where nothing maps or strips
+
+
+relative_references = st.lists(
+    st.sampled_from(["/", "a", "b.html", ".", "..", "?", "q=1", "&", "#", "f", ";p", "%2F", "%41", "\u00e9", " ", "\t"])
+    | st.sampled_from(["//", "\\", "\n", "\x00", "\u2028", "utm_source=x", "rref=y", "[", "@", ":", "~"]),
+    max_size=10,
+).map("".join)
+bases = st.sampled_from(
+    [
+        "http://www.nytimes3xbfgragh.onion/a/b",
+        "HTTPS://Example.COM:443/x?y#z",
+        "http://h",
+        "http://[::1]:8080/",
+        " http://a/",
+    ]
+)
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.just("/") | st.just("") | st.just("//"), relative_references, bases)
+@example("/", "a?", "http://h")
+@example("/", "a ", "http://h/")
+def test_a_path_from_the_root_resolves_as_urljoin_resolves_it(head, rest, base):
+    reference = head + rest
+    fast = outcome(lambda url: Normalizer(RULES, cache_size=0).normalize(url, base), reference)
+    with patch.object(normalize_module, "_root_relative_join", lambda url, base: None):
+        slow = outcome(lambda url: Normalizer(RULES, cache_size=0).normalize(url, base), reference)
+    assert fast == slow

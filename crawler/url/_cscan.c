@@ -4,7 +4,7 @@
  * installs without it and crawler.url.scan uses the Python versions.
  *
  *   split_urls(text)             -> [text, url, text, ..., text]
- *   attribute_values(text, name) -> [(start, end), ...] of the relative values of name
+ *   attribute_values(text, names) -> [(start, end), ...] of the attributes' relative values
  *   onion_suffixes(text)         -> [start, ...] of ".onion" (ASCII, any case) ending a name
  */
 #define PY_SSIZE_T_CLEAN
@@ -127,34 +127,54 @@ error:
     return NULL;
 }
 
+/* At most this many attribute names (the rewriter has four). */
+#define MAX_NAMES 16
+
 static PyObject *
 attribute_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "attribute_values() takes two str");
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "attribute_values() takes a str and a tuple of str");
         return NULL;
     }
-    PyObject *text = args[0], *name = args[1];
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), length = PyUnicode_GET_LENGTH(name);
+    PyObject *text = args[0], *names = args[1];
+    const char *ascii[MAX_NAMES];
+    Py_ssize_t lengths[MAX_NAMES], count = PyTuple_GET_SIZE(names);
+    if (count > MAX_NAMES) {
+        PyErr_SetString(PyExc_ValueError, "attribute_values() takes at most 16 names");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        if (!PyUnicode_Check(name) || !PyUnicode_IS_ASCII(name)) {
+            PyErr_SetString(PyExc_ValueError, "attribute_values() takes ASCII names");
+            return NULL;
+        }
+        ascii[k] = (const char *)PyUnicode_1BYTE_DATA(name);
+        lengths[k] = PyUnicode_GET_LENGTH(name);
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), pos = 0, at;
     PyObject *spans = PyList_New(0);
     if (spans == NULL)
         return NULL;
-    /* the occurrences left to right, each value read whole (as _attribute_values does) */
-    Py_ssize_t index = length ? PyUnicode_Find(text, name, 0, n, 1) : -1;
-    while (index >= 0) {
-        Py_ssize_t start = 0, stop = 0, end = 0;
-        int found = BY_KIND(text, read_value, n, index + length, &start, &stop, &end);
-        if (found == 0) {
-            index = PyUnicode_Find(text, name, index + 1, n, 1);
+    /* Every "=" found at memchr's speed, the name before it (and whitespace) looked up: the
+     * same as scanning for the names left to right, as a name is followed by "=" or no value. */
+    for (at = PyUnicode_FindChar(text, '=', 0, n, 1); at >= 0; at = PyUnicode_FindChar(text, '=', at + 1, n, 1)) {
+        Py_ssize_t length = 0, start = 0, stop = 0, end = 0;
+        Py_ssize_t index = BY_KIND(text, name_before, at, pos, ascii, lengths, count, &length);
+        if (index < 0)
             continue;
-        }
+        int found = BY_KIND(text, read_value, n, index + length, &start, &stop, &end);
+        if (found == 0) /* no value: this name is text */
+            continue;
         if (found == 2 && (index == 0 || is_attribute_boundary(PyUnicode_READ_CHAR(text, index - 1)))) {
             if (append_new(spans, Py_BuildValue("(nn)", start, stop)) < 0)
                 goto error;
         }
-        index = PyUnicode_Find(text, name, end, n, 1);
+        pos = end; /* the value is read whole */
+        at = end - 1;
     }
-    if (index == -2)
+    if (at == -2)
         goto error;
     return spans;
 error:
@@ -169,24 +189,29 @@ onion_suffixes(PyObject *module, PyObject *text)
         PyErr_SetString(PyExc_TypeError, "onion_suffixes() takes a str");
         return NULL;
     }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), at = 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), at;
     PyObject *starts = PyList_New(0);
     if (starts == NULL)
         return NULL;
-    while ((at = BY_KIND(text, next_onion, n, at)) >= 0) {
-        if (append_new(starts, PyLong_FromSsize_t(at)) < 0) {
-            Py_DECREF(starts);
-            return NULL;
+    for (at = PyUnicode_FindChar(text, '.', 0, n, 1); at >= 0; at = PyUnicode_FindChar(text, '.', at + 1, n, 1)) {
+        if (BY_KIND(text, onion_at, n, at)) {
+            if (append_new(starts, PyLong_FromSsize_t(at)) < 0)
+                goto error;
+            at += 5;
         }
-        at += 6;
     }
+    if (at == -2)
+        goto error;
     return starts;
+error:
+    Py_DECREF(starts);
+    return NULL;
 }
 
 static PyMethodDef methods[] = {
     {"split_urls", (PyCFunction)split_urls, METH_O, "text split around its URLs: text, URL, text, ..., text."},
     {"attribute_values", (PyCFunction)(void (*)(void))attribute_values, METH_FASTCALL,
-     "The (start, end) spans of the relative values of the attribute name in text."},
+     "The (start, end) spans of the relative values of the attributes names in text."},
     {"onion_suffixes", (PyCFunction)onion_suffixes, METH_O, "Where in text '.onion' (ASCII, any case) ends a host name."},
     {NULL, NULL, 0, NULL},
 };

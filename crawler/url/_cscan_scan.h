@@ -141,18 +141,33 @@ FN(read_value)(const CHAR *s, Py_ssize_t n, Py_ssize_t p, Py_ssize_t *start, Py_
     return 2;
 }
 
-/* Where the next ".onion" (ASCII, any case) not followed by [A-Za-z0-9-] starts, at or
- * after i; or -1. */
+/* Where the attribute name (one of names) whose "=" is at, after whitespace, starts; -1 if
+ * none ends there or it would start before pos. */
 static Py_ssize_t
-FN(next_onion)(const CHAR *s, Py_ssize_t n, Py_ssize_t i)
+FN(name_before)(const CHAR *s, Py_ssize_t at, Py_ssize_t pos, const char *const *names, const Py_ssize_t *lengths,
+                Py_ssize_t count, Py_ssize_t *length)
 {
-    for (Py_ssize_t limit = n - 6; i <= limit; i++) {
-        if (s[i] != '.' || (s[i + 1] | 0x20) != 'o' || (s[i + 2] | 0x20) != 'n' || (s[i + 3] | 0x20) != 'i' ||
-            (s[i + 4] | 0x20) != 'o' || (s[i + 5] | 0x20) != 'n')
+    Py_ssize_t q = at; /* one past the name's last character */
+    while (q > pos && is_space(s[q - 1]))
+        q--;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t start = q - lengths[k], j = 0;
+        if (start < pos || lengths[k] == 0)
             continue;
-        if (i + 6 < n && is_label_char(s[i + 6]))
-            continue;
-        return i;
+        while (j < lengths[k] && s[start + j] == (unsigned char)names[k][j])
+            j++;
+        if (j == lengths[k]) {
+            *length = lengths[k];
+            return start;
+        }
     }
     return -1;
+}
+
+/* Whether ".onion" (ASCII, any case) at i, a dot, ends a host name: not followed by [A-Za-z0-9-]. */
+static inline int
+FN(onion_at)(const CHAR *s, Py_ssize_t n, Py_ssize_t i)
+{
+    return i + 6 <= n && (s[i + 1] | 0x20) == 'o' && (s[i + 2] | 0x20) == 'n' && (s[i + 3] | 0x20) == 'i' &&
+           (s[i + 4] | 0x20) == 'o' && (s[i + 5] | 0x20) == 'n' && !(i + 6 < n && is_label_char(s[i + 6]));
 }

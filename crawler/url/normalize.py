@@ -157,6 +157,8 @@ class Normalizer:
         # far more than whole URLs do (a page links a few hosts, a site uses a few names).
         self._netlocs: dict[tuple[str, str], tuple[str, str, Site | None]] = {}
         self._stripped: dict[tuple[str, str], bool] = {}
+        # What a plain query comes to on a site's hosts: a site's links repeat a few queries.
+        self._queries: dict[tuple[str, str], str] = {}
 
     def normalize(self, url: str, base: str | None = None) -> str:  # replaced per instance
         """Return the canonical form of ``url`` (see the module docstring)."""
@@ -212,6 +214,8 @@ class Normalizer:
         # only, which w3lib's canonical form leaves as they are, so only stripping, the
         # host's mapping and the query's order are left to do (the slow path gives the
         # same: tests/test_properties.py). Anything else takes the steps one by one.
+        if base is not None and isinstance(url, str) and (joined := _root_relative_join(url, base)) is not None:
+            url, base = joined, None
         match = _COMMON_URL_RE.fullmatch(url) if isinstance(url, str) else None
         if match is None:
             return self._run(url, base, None)
@@ -222,7 +226,19 @@ class Normalizer:
         scheme, netloc, site = known
         if not query:
             return f"{scheme}://{netloc}{path or '/'}"
-        site_key = site.key if site is not None else ""
+        key = (site.key if site is not None else "", query)
+        kept = self._queries.get(key)
+        if kept is None:
+            kept = self._kept_query(site, key[0], query)
+            if kept is None:
+                return self._run(url, base, None)
+            if len(self._queries) < 4096:
+                self._queries[key] = kept
+        return f"{scheme}://{netloc}{path or '/'}{kept}"
+
+    def _kept_query(self, site: Site | None, site_key: str, query: str) -> str | None:
+        """A plain query (the fast path's) as the canonical form writes it: ``?`` and the kept
+        parameters sorted, or "" if none is kept; None if a value holds "=" (the slow path's)."""
         stripped = self._stripped
         kept: list[tuple[str, str]] = []
         for piece in query.split("&"):
@@ -230,17 +246,17 @@ class Normalizer:
                 continue
             name, _, value = piece.partition("=")
             if "=" in value:
-                return self._run(url, base, None)
+                return None
             strip = stripped.get((site_key, name))
             if strip is None:
                 strip = self._strips(site, name)
             if not strip:
                 kept.append((name, value))
         if not kept:
-            return f"{scheme}://{netloc}{path or '/'}"
+            return ""
         if len(kept) > 1:
             kept.sort()
-        return f"{scheme}://{netloc}{path or '/'}?" + "&".join([f"{name}={value}" for name, value in kept])
+        return "?" + "&".join([f"{name}={value}" for name, value in kept])
 
     def _run(self, url: str, base: str | None, log: list[Change] | None) -> str:
         if not isinstance(url, str):
@@ -404,6 +420,25 @@ def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
         _note(log, "resolve", f"{text} -> {joined}", f"relative to {base}")
         return joined
     return text
+
+
+def _root_relative_join(url: str, base: str) -> str | None:
+    """``url`` resolved against ``base`` the quick way, if it is a path from the root with no
+    dot segment and nothing that ``_absolute`` strips (``/a/b?c#d``): the base's scheme and
+    host before it, as urljoin gives it; None for any other reference (urljoin's).
+
+    >>> _root_relative_join("/a?b", "HTTP://h:81/x/y"), _root_relative_join("../a", "http://h/")
+    ('http://h:81/a?b', None)
+    """
+    if url[:1] != "/" or url[1:2] == "/" or "/." in url or url[-1] == " " or not url.isprintable():
+        return None
+    return _origin(base) + url
+
+
+@lru_cache(maxsize=256)
+def _origin(base: str) -> str:
+    parts = urlsplit(check_base(base))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @lru_cache(maxsize=256)

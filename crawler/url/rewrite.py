@@ -56,8 +56,7 @@ class Rewriter:
         """
         if base is not None:
             base = check_base(base)
-            for name in _ATTR_NAMES:
-                text = self._rewrite_attribute(text, name, base)
+            text = self._rewrite_attributes(text, base)
         text = self._rewrite_urls(text)
         if self._domains:
             text = self._map_hosts(text)
@@ -77,45 +76,42 @@ class Rewriter:
         return "".join(parts)
 
     def _remember(self, raw: str) -> str:
-        canonical = self._memo[raw] = self._rewrite_url(raw)
+        """One URL as the scanner found it, canonical and escaped as it was written (as it
+        was if it cannot be read), remembered. The common spellings (plain, ``&amp;`` in HTML,
+        ``\\/`` in JSON) take a short way; the general one undoes and redoes every escape.
+        One function rather than three, as it runs for every new URL."""
+        normalize = self.normalizer.normalize
+        url, tail = raw, ""
+        if raw[-1] in _TRAILING_PUNCT or (";" in raw and _ENTITY_STOP_RE.search(raw)):
+            url, tail = _split_tail(raw)
+        try:
+            if "\\" not in url:
+                if "&amp;" not in url:
+                    canonical = normalize(url) + tail
+                else:
+                    canonical = normalize(url.replace("&amp;", "&")).replace("&", "&amp;") + tail
+            else:
+                canonical = ""
+                if "&" not in url:  # JSON's escaped slashes, one way or the other
+                    for slash in ("\\/", "\\u002F"):
+                        plain = url.replace(slash, "/")
+                        if "\\" not in plain:
+                            canonical = normalize(plain).replace("/", slash) + tail
+                            break
+                if not canonical:
+                    decoded, escapes = _unescape(url)
+                    canonical = _escape(normalize(decoded), escapes) + tail
+        except ValueError:  # InvalidUrl, and anything else a link too odd to read raises
+            canonical = raw
+        self._memo[raw] = canonical
         return canonical
 
-    def _rewrite_url(self, raw: str) -> str:
-        """One URL as the scanner found it, canonical and escaped as it was written; as it
-        was if it cannot be read. The common spellings (plain, ``&amp;`` in HTML, ``\\/`` in
-        JSON) take a short way; the general one undoes and redoes every escape."""
-        url, tail = raw, ""
-        if raw[-1] in _TRAILING_PUNCT or ("&" in raw and _ENTITY_STOP_RE.search(raw)):
-            url, tail = _split_tail(raw)
-        if "\\" not in url:
-            if "&amp;" not in url:
-                canonical = self._normalized(url)
-            else:
-                canonical = self._normalized(url.replace("&amp;", "&"))
-                canonical = canonical and canonical.replace("&", "&amp;")
-            return canonical + tail if canonical else raw
-        if "&" not in url:  # JSON's escaped slashes, one way or the other
-            for slash in ("\\/", "\\u002F"):
-                plain = url.replace(slash, "/")
-                if "\\" not in plain:
-                    canonical = self._normalized(plain)
-                    return canonical.replace("/", slash) + tail if canonical else raw
-        decoded, escapes = _unescape(url)
-        canonical = self._normalized(decoded)
-        return _escape(canonical, escapes) + tail if canonical else raw
-
-    def _normalized(self, url: str) -> str | None:
-        try:
-            return self.normalizer.normalize(url)
-        except ValueError:  # InvalidUrl, and anything else a link too odd to read raises
-            return None
-
-    def _rewrite_attribute(self, text: str, name: str, base: str) -> str:
-        """Every relative value of the attribute ``name`` resolved against ``base``, canonical
-        (:func:`~crawler.url.scan.attribute_values` finds them)."""
+    def _rewrite_attributes(self, text: str, base: str) -> str:
+        """Every relative ``href``/``src``/``action``/``poster`` value resolved against ``base``,
+        canonical (:func:`~crawler.url.scan.attribute_values` finds them, in one pass)."""
         pieces: list[str] = []
         last = 0
-        for start, end in attribute_values(text, name):
+        for start, end in attribute_values(text, _ATTR_NAMES):
             canonical = self._resolved(text[start:end], base)
             if canonical is not None:
                 pieces += (text[last:start], canonical)

@@ -3,7 +3,7 @@
 The rewriter's three scans, each a function over a whole ``str``:
 
 - :func:`split_urls`: the text split around the URLs :data:`URL_RE` defines;
-- :func:`attribute_values`: the spans of an attribute's relative values;
+- :func:`attribute_values`: the spans of some attributes' relative values;
 - :func:`onion_suffixes`: where ``.onion`` ends a host name.
 
 Each has a pure-Python definition here and, where the package was built with a C
@@ -13,8 +13,8 @@ keeps the Python versions. tests/test_scan.py holds both to :data:`URL_RE` and t
 
 >>> split_urls('see <a href="https://a.example/x">, HTTP://b.example!')
 ['see <a href="', 'https://a.example/x', '">, ', 'HTTP://b.example!', '']
->>> attribute_values('<a href="/x" src=y.png><img src="http://z/">', "src")
-[(17, 22)]
+>>> attribute_values('<a href="/x" src=y.png><img src="http://z/" alt="x">', ("href", "src"))
+[(9, 11), (17, 22)]
 >>> onion_suffixes("a.onion b.ONION/ c.onionx")
 [1, 9]
 """
@@ -157,23 +157,29 @@ def _split_with_odd_case(text: str, odd_case: list[int]) -> list[str]:
     return parts
 
 
-def _attribute_values(text: str, name: str) -> list[tuple[int, int]]:
-    """The spans of the relative values of the attribute ``name`` in ``text``. The occurrences
-    are taken left to right, each value read whole (``name=`` inside a value is part of the
-    value), as a regex substitution would; ``xname=`` (another attribute) is skipped whole."""
+def _attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The spans of the relative values of the attributes ``names`` in ``text``, in one pass
+    from left to right over all the names: each value is read whole (a name inside a value is
+    part of the value), and ``xsrc=`` (another attribute) is read whole and skipped."""
     spans: list[tuple[int, int]] = []
     find = text.find
-    index = find(name) if name else -1
-    while index != -1:
+    upcoming = {name: find(name) for name in names if name}  # each name's next occurrence
+    pos = 0
+    while True:
+        for name, index in upcoming.items():
+            if -1 < index < pos:
+                upcoming[name] = find(name, pos)
+        index, name = min(((index, name) for name, index in upcoming.items() if index != -1), default=(-1, ""))
+        if index == -1:
+            return spans
         value = _ATTR_VALUE_RE.match(text, index + len(name))
-        if value is None:
-            index = find(name, index + 1)
+        if value is None:  # no value: this name is text
+            pos = index + 1
             continue
         group = value.lastindex
         if group and (not index or text[index - 1] in _ATTR_BOUNDARY):
             spans.append(value.span(group))
-        index = find(name, value.end())
-    return spans
+        pos = value.end()
 
 
 def _onion_suffixes(text: str) -> list[int]:
@@ -196,7 +202,9 @@ COMPILED = _C is not None
 
 split_urls: Callable[[str], list[str]] = _C.split_urls if _C else _split_urls
 """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
-attribute_values: Callable[[str, str], list[tuple[int, int]]] = _C.attribute_values if _C else _attribute_values
-"""The spans of the relative values of the attribute ``name`` in ``text`` (see ``_attribute_values``)."""
+attribute_values: Callable[[str, tuple[str, ...]], list[tuple[int, int]]] = (
+    _C.attribute_values if _C else _attribute_values
+)
+"""The spans of the relative values of the attributes ``names`` in ``text`` (see ``_attribute_values``)."""
 onion_suffixes: Callable[[str], list[int]] = _C.onion_suffixes if _C else _onion_suffixes
 """Where in ``text`` ".onion" (ASCII, any case) ends a host name: the offsets of its dot."""
