@@ -26,6 +26,7 @@ PYTHON = {
     "split_urls": scan._split_urls,
     "attribute_values": scan._attribute_values,
     "onion_suffixes": scan._onion_suffixes,
+    "common_url_parts": scan._common_url_parts,
 }
 NOT_BUILT = pytest.mark.skipif(_cscan is None, reason="the C scanner is not built")
 IMPLEMENTATIONS = [
@@ -131,6 +132,29 @@ def test_onion_suffixes_are_the_definitions(impl, text):
     assert impl["onion_suffixes"](text) == [m.start() for m in scan._ONION_SUFFIX_RE.finditer(text)]
 
 
+url_parts_soup = st.lists(
+    st.sampled_from(["http", "https", "HTTP", "s", "://", ":/", "a", "Z", "0", ".", "-", "_", ":", "8080", "123456"])
+    | st.sampled_from(["/", "//", "?", "#", "=", "&", "%41", "~", "!$'()*,", "@", ";", "+", " ", "\x00", "\u00e9"])
+    | st.sampled_from(["\U0001f600", "\u2019", "[::1]", "\\"]),
+    max_size=14,
+).map("".join)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(url=url_parts_soup | url_parts_soup.map(lambda rest: "https://" + rest) | url_parts_soup.map("http://a".__add__))
+@example(url="https://a.example:8080/x?b=1#f\n\u00e9")
+@example(url="http://a:123456/")
+@example(url="http://a:/")
+@example(url="http://a?")
+@example(url="https://a/#")
+@example(url="httpsx://a/")
+@example(url="http://a/\u00e9")
+def test_common_url_parts_are_the_definitions(impl, url):
+    match = scan.COMMON_URL_RE.fullmatch(url)
+    assert impl["common_url_parts"](url) == (None if match is None else match.group(1, 2, 3, 4))
+
+
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 @pytest.mark.parametrize("width", ["", *WIDE[:4]])
 def test_the_scanners_agree_on_the_real_pages(impl, width):
@@ -146,6 +170,9 @@ def test_the_scanners_agree_on_the_real_pages(impl, width):
             assert impl["split_urls"](text) == scan._URL_SPLIT_RE.split(text)
             assert impl["attribute_values"](text, rewrite_module._ATTR_NAMES) == defined_attribute_values(text)
             assert impl["onion_suffixes"](text) == scan._onion_suffixes(text)
+            for url in scan._URL_SPLIT_RE.findall(text)[:300]:
+                match = scan.COMMON_URL_RE.fullmatch(url)
+                assert impl["common_url_parts"](url) == (None if match is None else match.group(1, 2, 3, 4))
 
 
 def test_the_python_scanner_takes_the_definitions_characters_and_backslashes():

@@ -6,6 +6,7 @@
  *   split_urls(text)             -> [text, url, text, ..., text]
  *   attribute_values(text, names) -> [(start, end), ...] of the attributes' relative values
  *   onion_suffixes(text)         -> [start, ...] of ".onion" (ASCII, any case) ending a name
+ *   common_url_parts(url)        -> (scheme, netloc, path, query) of the common shape, or None
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -56,6 +57,27 @@ is_attribute_boundary(Py_UCS4 c) /* what may stand before an attribute's name: "
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '"' || c == '\'' || c == '-' ||
            c == '/';
+}
+
+static inline int
+is_host_char(Py_UCS4 c) /* [a-z0-9.-] */
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+/* The characters of a path and a query that w3lib's canonical form leaves as they are. */
+static unsigned char plain_path_ascii[128], plain_query_ascii[128];
+
+static inline int
+is_plain_path_char(Py_UCS4 c) /* [A-Za-z0-9\-._~!$'()*,:@/] */
+{
+    return c < 128 && plain_path_ascii[c];
+}
+
+static inline int
+is_plain_query_char(Py_UCS4 c) /* [A-Za-z0-9\-._~=&] */
+{
+    return c < 128 && plain_query_ascii[c];
 }
 
 #define CHAR Py_UCS1
@@ -208,11 +230,50 @@ error:
     return NULL;
 }
 
+static PyObject *scheme_http, *scheme_https; /* the two schemes, one object each */
+
+static PyObject *
+part_or_none(PyObject *url, Py_ssize_t start, Py_ssize_t end)
+{
+    return start < 0 ? Py_NewRef(Py_None) : PyUnicode_Substring(url, start, end);
+}
+
+static PyObject *
+common_url_parts(PyObject *module, PyObject *url)
+{
+    if (!PyUnicode_Check(url)) {
+        PyErr_SetString(PyExc_TypeError, "common_url_parts() takes a str");
+        return NULL;
+    }
+    Py_ssize_t parts[7];
+    if (!BY_KIND(url, common_url, PyUnicode_GET_LENGTH(url), parts))
+        Py_RETURN_NONE;
+    PyObject *scheme = Py_NewRef(parts[0] == 5 ? scheme_https : scheme_http);
+    PyObject *netloc = PyUnicode_Substring(url, parts[1], parts[2]);
+    PyObject *path = part_or_none(url, parts[3], parts[4]);
+    PyObject *query = part_or_none(url, parts[5], parts[6]);
+    if (netloc == NULL || path == NULL || query == NULL) {
+        Py_DECREF(scheme);
+        Py_XDECREF(netloc);
+        Py_XDECREF(path);
+        Py_XDECREF(query);
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(4, scheme, netloc, path, query);
+    Py_DECREF(scheme);
+    Py_DECREF(netloc);
+    Py_DECREF(path);
+    Py_DECREF(query);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"split_urls", (PyCFunction)split_urls, METH_O, "text split around its URLs: text, URL, text, ..., text."},
     {"attribute_values", (PyCFunction)(void (*)(void))attribute_values, METH_FASTCALL,
      "The (start, end) spans of the relative values of the attributes names in text."},
     {"onion_suffixes", (PyCFunction)onion_suffixes, METH_O, "Where in text '.onion' (ASCII, any case) ends a host name."},
+    {"common_url_parts", (PyCFunction)common_url_parts, METH_O,
+     "(scheme, netloc, path, query) of a URL of the common shape, or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -227,5 +288,15 @@ PyInit__cscan(void)
     for (Py_UCS4 c = 1; c < 128; c++)
         url_char_ascii[c] = !Py_UNICODE_ISSPACE(c) && strchr(ends, (int)c) == NULL;
     url_char_ascii[0] = 1; /* NUL is a URL character (and strchr would find the string's end) */
+    static const char path[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$'()*,:@/";
+    static const char query[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~=&";
+    for (const char *c = path; *c; c++)
+        plain_path_ascii[(unsigned char)*c] = 1;
+    for (const char *c = query; *c; c++)
+        plain_query_ascii[(unsigned char)*c] = 1;
+    scheme_http = PyUnicode_InternFromString("http");
+    scheme_https = PyUnicode_InternFromString("https");
+    if (scheme_http == NULL || scheme_https == NULL)
+        return NULL;
     return PyModule_Create(&module_def);
 }

@@ -171,3 +171,46 @@ FN(onion_at)(const CHAR *s, Py_ssize_t n, Py_ssize_t i)
     return i + 6 <= n && (s[i + 1] | 0x20) == 'o' && (s[i + 2] | 0x20) == 'n' && (s[i + 3] | 0x20) == 'i' &&
            (s[i + 4] | 0x20) == 'o' && (s[i + 5] | 0x20) == 'n' && !(i + 6 < n && is_label_char(s[i + 6]));
 }
+
+/* Whether url has the common shape (crawler.url.scan.COMMON_URL_RE, fullmatch): 1 and the
+ * ends of its parts in *parts (scheme end, netloc start and end, path start and end, query
+ * start and end; -1 for a part that is absent), or 0. */
+static int
+FN(common_url)(const CHAR *s, Py_ssize_t n, Py_ssize_t *parts)
+{
+    Py_ssize_t i;
+    if (n < 8 || s[0] != 'h' || s[1] != 't' || s[2] != 't' || s[3] != 'p')
+        return 0;
+    i = s[4] == 's' ? 5 : 4;
+    if (i + 3 > n || s[i] != ':' || s[i + 1] != '/' || s[i + 2] != '/')
+        return 0;
+    parts[0] = i;
+    i += 3;
+    parts[1] = i;
+    while (i < n && is_host_char(s[i]))
+        i++;
+    if (i == parts[1])
+        return 0;
+    if (i < n && s[i] == ':') {
+        Py_ssize_t digits = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == digits || i - digits > 5)
+            return 0;
+    }
+    parts[2] = i;
+    parts[3] = parts[4] = parts[5] = parts[6] = -1;
+    if (i < n && s[i] == '/') {
+        parts[3] = i++;
+        while (i < n && is_plain_path_char(s[i]))
+            i++;
+        parts[4] = i;
+    }
+    if (i < n && s[i] == '?') {
+        parts[5] = ++i;
+        while (i < n && is_plain_query_char(s[i]))
+            i++;
+        parts[6] = i;
+    }
+    return i == n || s[i] == '#'; /* a fragment may hold anything */
+}

@@ -53,6 +53,7 @@ from w3lib.url import (  # type: ignore[attr-defined]
 
 from crawler.exceptions import InvalidUrl, NoMirror
 from crawler.url.rules import Mirror, Rules, Site, load_rules
+from crawler.url.scan import common_url_parts
 
 __all__ = [
     "Change",
@@ -99,14 +100,6 @@ _STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Anything else (userinfo, odd hosts, upper-case schemes) is left to urlsplit.
 _SPLIT_RE = re.compile(
     r"(https?)://([A-Za-z0-9._-]+(?::[0-9]*)?|\[[0-9A-Fa-f:.]+\](?::[0-9]*)?)(/[^?#]*)?(?:\?([^#]*))?(?:#(.*))?",
-    re.DOTALL,
-)
-
-
-# The shape most links have, in the form w3lib's canonical form leaves as it is (but for
-# the query's order): lower-case http(s) and host, plain path and query characters.
-_COMMON_URL_RE = re.compile(
-    r"(https?)://([a-z0-9.-]+(?::[0-9]{1,5})?)(/[A-Za-z0-9\-._~!$'()*,:@/]*)?(?:\?([A-Za-z0-9\-._~=&]*))?(?:#.*)?",
     re.DOTALL,
 )
 
@@ -210,16 +203,17 @@ class Normalizer:
     # -- the steps -------------------------------------------------------------
 
     def _normalize_uncached(self, url: str, base: str | None = None) -> str:
-        # The common shape, its host and parameter names seen before: plain characters
-        # only, which w3lib's canonical form leaves as they are, so only stripping, the
-        # host's mapping and the query's order are left to do (the slow path gives the
-        # same: tests/test_properties.py). Anything else takes the steps one by one.
+        # The common shape (crawler.url.scan.COMMON_URL_RE), its host and parameter names
+        # seen before: plain characters only, which w3lib's canonical form leaves as they
+        # are, so only stripping, the host's mapping and the query's order are left to do
+        # (the slow path gives the same: tests/test_properties.py). Anything else takes the
+        # steps one by one.
         if base is not None and isinstance(url, str) and (joined := _root_relative_join(url, base)) is not None:
             url, base = joined, None
-        match = _COMMON_URL_RE.fullmatch(url) if isinstance(url, str) else None
-        if match is None:
+        parts = common_url_parts(url) if isinstance(url, str) else None
+        if parts is None:
             return self._run(url, base, None)
-        scheme, netloc, path, query = match.group(1, 2, 3, 4)
+        scheme, netloc, path, query = parts
         known = self._netlocs.get((scheme, netloc))
         if known is None or (path and "/." in path):
             return self._run(url, base, None)

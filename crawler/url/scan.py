@@ -1,10 +1,11 @@
 """Find URLs, attribute values and onion host names in text.
 
-The rewriter's three scans, each a function over a whole ``str``:
+The rewriter's scans, each a function over a whole ``str``:
 
 - :func:`split_urls`: the text split around the URLs :data:`URL_RE` defines;
 - :func:`attribute_values`: the spans of some attributes' relative values;
-- :func:`onion_suffixes`: where ``.onion`` ends a host name.
+- :func:`onion_suffixes`: where ``.onion`` ends a host name;
+- :func:`common_url_parts`: the parts of a URL of the common shape (the normalizer's fast path).
 
 Each has a pure-Python definition here and, where the package was built with a C
 compiler, a C version (``crawler/url/_cscan.c``) that gives the same answer in one pass;
@@ -17,6 +18,8 @@ keeps the Python versions. tests/test_scan.py holds both to :data:`URL_RE` and t
 [(9, 11), (17, 22)]
 >>> onion_suffixes("a.onion b.ONION/ c.onionx")
 [1, 9]
+>>> common_url_parts("https://a.example:8080/x?b=1#f"), common_url_parts("HTTP://a/")
+(('https', 'a.example:8080', '/x', 'b=1'), None)
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ import re
 from collections.abc import Callable
 from types import ModuleType
 
-__all__ = ["COMPILED", "URL_RE", "attribute_values", "onion_suffixes", "split_urls"]
+__all__ = [
+    "COMMON_URL_RE",
+    "COMPILED",
+    "URL_RE",
+    "attribute_values",
+    "common_url_parts",
+    "onion_suffixes",
+    "split_urls",
+]
 
 _SLASH = r"(?:/|\\/|\\u002[fF])"
 _URL_CHARS = r"""[^\s"'<>`{}|\\^\[\]()]"""
@@ -182,6 +193,24 @@ def _attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]
         pos = value.end()
 
 
+# The shape most links have, in the form w3lib's canonical form leaves as it is (but for
+# the query's order): lower-case http(s) and host, plain path and query characters. The
+# normalizer's fast path reads such URLs (crawler/url/normalize.py).
+COMMON_URL_RE = re.compile(
+    r"(https?)://([a-z0-9.-]+(?::[0-9]{1,5})?)(/[A-Za-z0-9\-._~!$'()*,:@/]*)?(?:\?([A-Za-z0-9\-._~=&]*))?(?:#.*)?",
+    re.DOTALL,
+)
+CommonUrlParts = tuple[str, str, str | None, str | None]
+
+
+def _common_url_parts(url: str) -> CommonUrlParts | None:
+    match = COMMON_URL_RE.fullmatch(url)
+    if match is None:
+        return None
+    scheme, netloc, path, query = match.group(1, 2, 3, 4)
+    return scheme, netloc, path, query
+
+
 def _onion_suffixes(text: str) -> list[int]:
     return [match.start() for match in _ONION_SUFFIX_RE.finditer(text)]
 
@@ -208,3 +237,5 @@ attribute_values: Callable[[str, tuple[str, ...]], list[tuple[int, int]]] = (
 """The spans of the relative values of the attributes ``names`` in ``text`` (see ``_attribute_values``)."""
 onion_suffixes: Callable[[str], list[int]] = _C.onion_suffixes if _C else _onion_suffixes
 """Where in ``text`` ".onion" (ASCII, any case) ends a host name: the offsets of its dot."""
+common_url_parts: Callable[[str], CommonUrlParts | None] = _C.common_url_parts if _C else _common_url_parts
+"""(scheme, netloc, path, query) of a URL of the common shape (:data:`COMMON_URL_RE`), or None."""
