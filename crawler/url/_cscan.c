@@ -10,6 +10,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <string.h>
 
 /* 1 for a character below 128 that a URL may hold: not whitespace (Python's \s), not one
  * of "'<>`{}|\^[]() (crawler.url.scan.URL_RE). */

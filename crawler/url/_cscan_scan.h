@@ -81,13 +81,32 @@ FN(match_url)(const CHAR *s, Py_ssize_t n, Py_ssize_t i)
     return j;
 }
 
+/* The first i from i to limit where (s[i] | 0x20) == 'h' (an "h" or "H"), or limit + 1. It
+ * tests a 64-bit word of characters at a time: a lane of (word | 0x20...) ^ 'h'... is zero
+ * where one is, and (x - 1...) & ~x & 0x80... is non-zero iff a lane of x is zero. */
+static inline Py_ssize_t
+FN(next_h)(const CHAR *s, Py_ssize_t i, Py_ssize_t limit)
+{
+    const Py_ssize_t lanes = 8 / sizeof(CHAR);
+    const uint64_t ones = ~(uint64_t)0 / (uint64_t)(CHAR)~(CHAR)0, highs = ones << (8 * sizeof(CHAR) - 1);
+    for (; i + lanes - 1 <= limit; i += lanes) {
+        uint64_t word;
+        memcpy(&word, s + i, sizeof(word));
+        word = (word | ones * 0x20) ^ (ones * 'h');
+        if ((word - ones) & ~word & highs)
+            break;
+    }
+    for (; i <= limit; i++)
+        if ((s[i] | 0x20) == 'h')
+            return i;
+    return i;
+}
+
 /* The first URL at or after i: 1 and its [*start, *end), or 0 if there is none. */
 static int
 FN(next_url)(const CHAR *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *start, Py_ssize_t *end)
 {
-    for (Py_ssize_t limit = n - 7; i <= limit; i++) { /* "http://" is the shortest URL */
-        if ((s[i] | 0x20) != 'h')
-            continue;
+    for (Py_ssize_t limit = n - 7; (i = FN(next_h)(s, i, limit)) <= limit; i++) { /* "http://" is the shortest */
         Py_ssize_t found = FN(match_url)(s, n, i);
         if (found >= 0) {
             *start = i;
