@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 __all__ = [
@@ -173,24 +173,27 @@ def _attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]
     from left to right over all the names: each value is read whole (a name inside a value is
     part of the value), and ``xsrc=`` (another attribute) is read whole and skipped."""
     spans: list[tuple[int, int]] = []
-    find = text.find
-    upcoming = {name: find(name) for name in names if name}  # each name's next occurrence
     pos = 0
-    while True:
-        for name, index in upcoming.items():
-            if -1 < index < pos:
-                upcoming[name] = find(name, pos)
-        index, name = min(((index, name) for name, index in upcoming.items() if index != -1), default=(-1, ""))
-        if index == -1:
-            return spans
-        value = _ATTR_VALUE_RE.match(text, index + len(name))
+    occurrences = sorted((index, len(name)) for name in names if name for index in _occurrences(text, name))
+    for index, length in occurrences:
+        if index < pos:  # inside the value before
+            continue
+        value = _ATTR_VALUE_RE.match(text, index + length)
         if value is None:  # no value: this name is text
-            pos = index + 1
             continue
         group = value.lastindex
         if group and (not index or text[index - 1] in _ATTR_BOUNDARY):
             spans.append(value.span(group))
         pos = value.end()
+    return spans
+
+
+def _occurrences(text: str, name: str) -> Iterator[int]:
+    find = text.find
+    index = find(name)
+    while index != -1:
+        yield index
+        index = find(name, index + 1)
 
 
 # The shape most links have, in the form w3lib's canonical form leaves as it is (but for
