@@ -27,6 +27,7 @@ PYTHON = {
     "attribute_values": scan._attribute_values,
     "onion_suffixes": scan._onion_suffixes,
     "common_url_parts": scan._common_url_parts,
+    "substitute_urls": scan._substitute_urls,
 }
 NOT_BUILT = pytest.mark.skipif(_cscan is None, reason="the C scanner is not built")
 IMPLEMENTATIONS = [
@@ -89,6 +90,38 @@ onion_soup = st.lists(
 @example(text="http:/")
 def test_the_url_split_is_the_definitions(impl, text):
     assert impl["split_urls"](text) == scan._URL_SPLIT_RE.split(text)
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=scanner_soup, known=st.lists(st.sampled_from(["http://", "https://[::1]", "HTTP://x"]), max_size=3))
+@example(text="a http://x b http://x c https://y", known=["http://x"])
+def test_substitute_urls_replaces_each_url_as_the_split_finds_it(impl, text, known):
+    """Each URL by the memo's answer or, once, by rewrite's (which remembers it); a URL whose
+    answer is itself stays as it was."""
+    memo = {url: f"<{url}>" for url in known}
+    asked = []
+
+    def rewrite(url):
+        asked.append(url)
+        memo[url] = url if len(url) % 2 else url.upper()
+        return memo[url]
+
+    before = dict(memo)
+    parts = scan._URL_SPLIT_RE.split(text)
+    out = impl["substitute_urls"](text, memo, rewrite)
+    expected = [before.get(part) or memo[part] if index % 2 else part for index, part in enumerate(parts)]
+    assert out == "".join(expected)
+    assert sorted(asked) == sorted(set(parts[1::2]) - set(before))
+
+
+@NOT_BUILT
+def test_substitute_urls_refuses_a_rewrite_that_gives_no_str():
+    with pytest.raises(TypeError):
+        _cscan.substitute_urls("see http://a", {}, lambda url: None)
+    with pytest.raises(ZeroDivisionError):
+        _cscan.substitute_urls("see http://a", {}, lambda url: 1 / 0)
+    assert _cscan.substitute_urls("no url", {}, lambda url: 1 / 0) == "no url"
 
 
 def defined_attribute_values(text, names=rewrite_module._ATTR_NAMES):

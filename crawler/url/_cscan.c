@@ -4,6 +4,7 @@
  * installs without it and crawler.url.scan uses the Python versions.
  *
  *   split_urls(text)             -> [text, url, text, ..., text]
+ *   substitute_urls(text, memo, rewrite) -> text with each URL replaced by memo[url] or rewrite(url)
  *   attribute_values(text, names) -> [(start, end), ...] of the attributes' relative values
  *   onion_suffixes(text)         -> [start, ...] of ".onion" (ASCII, any case) ending a name
  *   common_url_parts(url)        -> (scheme, netloc, path, query) of the common shape, or None
@@ -151,6 +152,54 @@ error:
     return NULL;
 }
 
+static PyObject *
+substitute_urls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "substitute_urls() takes a str, a dict and a callable");
+        return NULL;
+    }
+    PyObject *text = args[0], *memo = args[1], *rewrite = args[2], *pieces = NULL, *empty = NULL, *result = NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), last = 0, from = 0, start, end;
+    while (BY_KIND(text, next_url, n, from, &start, &end)) {
+        from = end;
+        PyObject *url = PyUnicode_Substring(text, start, end), *canonical;
+        if (url == NULL)
+            goto error;
+        canonical = PyDict_GetItemWithError(memo, url); /* borrowed */
+        if (canonical != NULL)
+            Py_INCREF(canonical);
+        else if (!PyErr_Occurred())
+            canonical = PyObject_CallOneArg(rewrite, url);
+        if (canonical == NULL || !PyUnicode_Check(canonical)) {
+            if (canonical != NULL)
+                PyErr_SetString(PyExc_TypeError, "substitute_urls(): rewrite must give a str");
+            Py_DECREF(url);
+            Py_XDECREF(canonical);
+            goto error;
+        }
+        int same = PyUnicode_Compare(canonical, url) == 0; /* then it stays in the text around it */
+        Py_DECREF(url);
+        if (same) {
+            Py_DECREF(canonical);
+            continue;
+        }
+        if ((pieces == NULL && (pieces = PyList_New(0)) == NULL) || append_slice(pieces, text, last, start) < 0 ||
+            append_new(pieces, canonical) < 0)
+            goto error;
+        last = end;
+    }
+    if (pieces == NULL)
+        return Py_NewRef(text);
+    if (append_slice(pieces, text, last, n) < 0 || (empty = PyUnicode_New(0, 0)) == NULL)
+        goto error;
+    result = PyUnicode_Join(empty, pieces);
+error:
+    Py_XDECREF(pieces);
+    Py_XDECREF(empty);
+    return result;
+}
+
 /* At most this many attribute names (the rewriter has four). */
 #define MAX_NAMES 16
 
@@ -274,6 +323,8 @@ static PyMethodDef methods[] = {
     {"attribute_values", (PyCFunction)(void (*)(void))attribute_values, METH_FASTCALL,
      "The (start, end) spans of the relative values of the attributes names in text."},
     {"onion_suffixes", (PyCFunction)onion_suffixes, METH_O, "Where in text '.onion' (ASCII, any case) ends a host name."},
+    {"substitute_urls", (PyCFunction)(void (*)(void))substitute_urls, METH_FASTCALL,
+     "text with each URL replaced by memo[url], or by rewrite(url) where memo has none."},
     {"common_url_parts", (PyCFunction)common_url_parts, METH_O,
      "(scheme, netloc, path, query) of a URL of the common shape, or None."},
     {NULL, NULL, 0, NULL},

@@ -24,7 +24,7 @@ import re
 from functools import lru_cache
 
 from crawler.url.normalize import Normalizer, check_base, default_normalizer
-from crawler.url.scan import URL_RE, attribute_values, onion_suffixes, split_urls
+from crawler.url.scan import URL_RE, attribute_values, onion_suffixes, substitute_urls
 
 __all__ = ["URL_RE", "Rewriter", "rewrite_text"]
 
@@ -63,17 +63,10 @@ class Rewriter:
         return text
 
     def _rewrite_urls(self, text: str) -> str:
-        """Every absolute URL in ``text`` canonical: one split, then a memo look-up per URL
-        (no callback per match, which would cost more than the look-up)."""
-        parts = split_urls(text)
-        if len(parts) == 1:
-            return text
-        memo = self._memo
-        if len(memo) >= _MEMO_SIZE:
-            memo.clear()
-        remembered, remember = memo.get, self._remember
-        parts[1::2] = [remembered(raw) or remember(raw) for raw in parts[1::2]]
-        return "".join(parts)
+        """Every absolute URL in ``text`` canonical, each new one rewritten once (the memo)."""
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        return substitute_urls(text, self._memo, self._remember)
 
     def _remember(self, raw: str) -> str:
         """One URL as the scanner found it, canonical and escaped as it was written (as it

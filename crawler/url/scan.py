@@ -2,7 +2,8 @@
 
 The rewriter's scans, each a function over a whole ``str``:
 
-- :func:`split_urls`: the text split around the URLs :data:`URL_RE` defines;
+- :func:`split_urls`: the text split around the URLs :data:`URL_RE` defines, and
+  :func:`substitute_urls`: each of them replaced;
 - :func:`attribute_values`: the spans of some attributes' relative values;
 - :func:`onion_suffixes`: where ``.onion`` ends a host name;
 - :func:`common_url_parts`: the parts of a URL of the common shape (the normalizer's fast path).
@@ -37,6 +38,7 @@ __all__ = [
     "common_url_parts",
     "onion_suffixes",
     "split_urls",
+    "substitute_urls",
 ]
 
 _SLASH = r"(?:/|\\/|\\u002[fF])"
@@ -168,6 +170,18 @@ def _split_with_odd_case(text: str, odd_case: list[int]) -> list[str]:
     return parts
 
 
+def _substitute_urls(text: str, memo: dict[str, str], rewrite: Callable[[str], str]) -> str:
+    """``text`` with each URL (:data:`URL_RE`) replaced by ``memo[url]``, or by ``rewrite(url)``
+    where ``memo`` has none: one split, then a memo look-up per URL (a callback per match would
+    cost more than the look-up)."""
+    parts = split_urls(text)
+    if len(parts) == 1:
+        return text
+    remembered = memo.get
+    parts[1::2] = [remembered(raw) or rewrite(raw) for raw in parts[1::2]]
+    return "".join(parts)
+
+
 def _attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
     """The spans of the relative values of the attributes ``names`` in ``text``, in one pass
     from left to right over all the names: each value is read whole (a name inside a value is
@@ -234,6 +248,10 @@ COMPILED = _C is not None
 
 split_urls: Callable[[str], list[str]] = _C.split_urls if _C else _split_urls
 """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
+substitute_urls: Callable[[str, dict[str, str], Callable[[str], str]], str] = (
+    _C.substitute_urls if _C else _substitute_urls
+)
+"""``text`` with each URL replaced by ``memo[url]``, or by ``rewrite(url)`` where ``memo`` has none."""
 attribute_values: Callable[[str, tuple[str, ...]], list[tuple[int, int]]] = (
     _C.attribute_values if _C else _attribute_values
 )
