@@ -209,7 +209,10 @@ class Normalizer:
         # (the slow path gives the same: tests/test_properties.py). Anything else takes the
         # steps one by one.
         if base is not None and isinstance(url, str) and (joined := _root_relative_join(url, base)) is not None:
-            url, base = joined, None
+            try:
+                return self._normalize_uncached(joined)
+            except InvalidUrl:
+                pass  # the steps say what is wrong, naming the link as it was written
         parts = common_url_parts(url) if isinstance(url, str) else None
         if parts is None:
             return self._run(url, base, None)
@@ -417,16 +420,23 @@ def _absolute(url: str, base: str | None, log: list[Change] | None) -> str:
 
 
 def _root_relative_join(url: str, base: str) -> str | None:
-    """``url`` resolved against ``base`` the quick way, if it is a path from the root with no
-    dot segment and nothing that ``_absolute`` strips (``/a/b?c#d``): the base's scheme and
-    host before it, as urljoin gives it; None for any other reference (urljoin's).
+    """``url`` resolved against ``base`` the quick way, if it is a path from the root or a
+    protocol-relative URL with no dot segment and nothing that ``_absolute`` strips
+    (``/a/b?c#d``, ``//host/a``): the base's scheme (and host) before it, as urljoin gives
+    it; None for any other reference (urljoin's).
 
-    >>> _root_relative_join("/a?b", "HTTP://h:81/x/y"), _root_relative_join("../a", "http://h/")
-    ('http://h:81/a?b', None)
+    >>> _root_relative_join("/a?b", "HTTP://h:81/x/y"), _root_relative_join("//i/a", "https://h/")
+    ('http://h:81/a?b', 'https://i/a')
+    >>> _root_relative_join("../a", "http://h/"), _root_relative_join("//[::1]/", "http://h/")
+    (None, None)
     """
-    if url[:1] != "/" or url[1:2] == "/" or "/." in url or url[-1] == " " or not url.isprintable():
+    if url[:1] != "/" or "/." in url or url[-1] == " " or not url.isprintable():
         return None
-    return _origin(base) + url
+    if url[1:2] != "/":
+        return _origin(base) + url
+    if "[" in url or "]" in url:  # an IP literal: urljoin's own checks and complaints
+        return None
+    return _origin(base).partition(":")[0] + ":" + url
 
 
 @lru_cache(maxsize=256)
