@@ -28,6 +28,7 @@ PYTHON = {
     "onion_suffixes": scan._onion_suffixes,
     "common_url_parts": scan._common_url_parts,
     "substitute_urls": scan._substitute_urls,
+    "splice": scan._splice,
 }
 NOT_BUILT = pytest.mark.skipif(_cscan is None, reason="the C scanner is not built")
 IMPLEMENTATIONS = [
@@ -113,6 +114,46 @@ def test_substitute_urls_replaces_each_url_as_the_split_finds_it(impl, text, kno
     expected = [before.get(part) or memo[part] if index % 2 else part for index, part in enumerate(parts)]
     assert out == "".join(expected)
     assert sorted(asked) == sorted(set(parts[1::2]) - set(before))
+
+
+@st.composite
+def texts_and_edits(draw):
+    """A text of any width and edits of it (in order, apart) by strings of any width."""
+    alphabet = st.sampled_from(["a", "/", "\u00e9", "\u00ff", "\u2019", "\U0001f600", "\x00", "\ud800"])
+    text = "".join(draw(st.lists(alphabet, max_size=30)))
+    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
+    edits = []
+    for start, end in zip(cuts[::2], cuts[1::2], strict=False):
+        edits.append((start, end, "".join(draw(st.lists(alphabet | st.just("https://x/"), max_size=3)))))
+    return text, edits
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=texts_and_edits())
+@example(case=("\u2019 http://a", [(2, 10, "https://b/")]))  # a UCS-2 text whose kept part is wide
+@example(case=("ab\u2019c", [(2, 3, "x")]))  # the only wide character is replaced: the result is ASCII
+@example(case=("a\u00e9b", [(1, 2, "\U0001f600")]))
+def test_splice_writes_the_edited_text_in_its_own_width(impl, case):
+    text, edits = case
+    pieces, last = [], 0
+    for start, end, replacement in edits:
+        pieces += [text[last:start], replacement]
+        last = end
+    expected = "".join([*pieces, text[last:]])
+    out = impl["splice"](text, edits)
+    assert out == expected  # str equality also compares the width CPython stores: it must be the narrowest
+    assert (out.isascii(), max(map(ord, out), default=0) > 0xFF) == (
+        expected.isascii(),
+        max(map(ord, expected), default=0) > 0xFF,
+    )
+
+
+@NOT_BUILT
+def test_splice_refuses_edits_out_of_order():
+    for edits in ([(2, 1, "x")], [(0, 2, "x"), (1, 3, "y")], [(0, 9, "x")], [(0, 1)]):
+        with pytest.raises((ValueError, TypeError)):
+            _cscan.splice("abc", edits)
 
 
 @NOT_BUILT

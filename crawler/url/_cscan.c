@@ -5,6 +5,7 @@
  *
  *   split_urls(text)             -> [text, url, text, ..., text]
  *   substitute_urls(text, memo, rewrite) -> text with each URL replaced by memo[url] or rewrite(url)
+ *   splice(text, edits)          -> text with each (start, end, str) of edits made
  *   attribute_values(text, names) -> [(start, end), ...] of the attributes' relative values
  *   onion_suffixes(text)         -> [start, ...] of ".onion" (ASCII, any case) ending a name
  *   common_url_parts(url)        -> (scheme, netloc, path, query) of the common shape, or None
@@ -152,6 +153,121 @@ error:
     return NULL;
 }
 
+/* Edits of a text: [start, end) replaced by with (a new reference), in order, apart. */
+typedef struct {
+    Py_ssize_t start, end;
+    PyObject *with;
+} Edit;
+
+typedef struct {
+    Edit *items;
+    Py_ssize_t count, size;
+} Edits;
+
+static void
+edits_clear(Edits *edits)
+{
+    for (Py_ssize_t k = 0; k < edits->count; k++)
+        Py_DECREF(edits->items[k].with);
+    PyMem_Free(edits->items);
+    edits->items = NULL;
+    edits->count = edits->size = 0;
+}
+
+static int
+edits_add(Edits *edits, Py_ssize_t start, Py_ssize_t end, PyObject *with) /* steals with */
+{
+    if (edits->count == edits->size) {
+        Py_ssize_t size = edits->size ? 2 * edits->size : 64;
+        Edit *items = PyMem_Realloc(edits->items, size * sizeof(Edit));
+        if (items == NULL) {
+            Py_DECREF(with);
+            PyErr_NoMemory();
+            return -1;
+        }
+        edits->items = items;
+        edits->size = size;
+    }
+    edits->items[edits->count++] = (Edit){start, end, with};
+    return 0;
+}
+
+/* The widest class of character in text[start:end]: 127, 255, 0xFFFF or 0x10FFFF. */
+static Py_UCS4
+span_class(PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 widest = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > widest)
+            widest = c;
+    }
+    return widest < 128 ? 127 : widest < 256 ? 255 : widest < 0x10000 ? 0xFFFF : 0x10FFFF;
+}
+
+/* text with its edits made. The result is written once, in the width it needs: that of text,
+ * unless only replaced spans held text's widest characters (then a join finds the width), or
+ * a replacement is wider. (A join of slices would narrow each ASCII slice of a UCS-2 page,
+ * then widen it again.) */
+static PyObject *
+apply_edits(PyObject *text, Edits *edits)
+{
+    if (edits->count == 0)
+        return Py_NewRef(text);
+    Py_UCS4 width = PyUnicode_MAX_CHAR_VALUE(text), maxchar = width;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), k, at = 0, last = 0;
+    int kept_width = width == 127; /* ASCII text: every kept slice is ASCII too */
+    for (k = 0; k < edits->count; k++) {
+        Edit *edit = &edits->items[k];
+        length += PyUnicode_GET_LENGTH(edit->with) - (edit->end - edit->start);
+        if (PyUnicode_MAX_CHAR_VALUE(edit->with) > maxchar)
+            maxchar = PyUnicode_MAX_CHAR_VALUE(edit->with);
+    }
+    if (!kept_width) { /* text's widest class is kept if no replaced span holds a character of it */
+        kept_width = 1;
+        for (k = 0; k < edits->count && kept_width; k++)
+            kept_width = span_class(text, edits->items[k].start, edits->items[k].end) < width;
+    }
+    if (!kept_width) { /* rare: let a join find the width */
+        PyObject *pieces = PyList_New(0), *empty = PyUnicode_New(0, 0), *result = NULL;
+        if (pieces == NULL || empty == NULL)
+            goto join_done;
+        for (k = 0; k < edits->count; k++) {
+            Edit *edit = &edits->items[k];
+            if (append_slice(pieces, text, last, edit->start) < 0 || PyList_Append(pieces, edit->with) < 0)
+                goto join_done;
+            last = edit->end;
+        }
+        if (append_slice(pieces, text, last, PyUnicode_GET_LENGTH(text)) == 0)
+            result = PyUnicode_Join(empty, pieces);
+    join_done:
+        Py_XDECREF(pieces);
+        Py_XDECREF(empty);
+        return result;
+    }
+    PyObject *out = PyUnicode_New(length, maxchar);
+    if (out == NULL)
+        return NULL;
+    for (k = 0; k < edits->count; k++) {
+        Edit *edit = &edits->items[k];
+        Py_ssize_t kept = edit->start - last, added = PyUnicode_GET_LENGTH(edit->with);
+        if (PyUnicode_CopyCharacters(out, at, text, last, kept) < 0 ||
+            PyUnicode_CopyCharacters(out, at + kept, edit->with, 0, added) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        at += kept + added;
+        last = edit->end;
+    }
+    if (PyUnicode_CopyCharacters(out, at, text, last, PyUnicode_GET_LENGTH(text) - last) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
 static PyObject *
 substitute_urls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -159,13 +275,14 @@ substitute_urls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "substitute_urls() takes a str, a dict and a callable");
         return NULL;
     }
-    PyObject *text = args[0], *memo = args[1], *rewrite = args[2], *pieces = NULL, *empty = NULL, *result = NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), last = 0, from = 0, start, end;
+    PyObject *text = args[0], *memo = args[1], *rewrite = args[2], *result = NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), from = 0, start, end;
+    Edits edits = {NULL, 0, 0};
     while (BY_KIND(text, next_url, n, from, &start, &end)) {
         from = end;
         PyObject *url = PyUnicode_Substring(text, start, end), *canonical;
         if (url == NULL)
-            goto error;
+            goto done;
         canonical = PyDict_GetItemWithError(memo, url); /* borrowed */
         if (canonical != NULL)
             Py_INCREF(canonical);
@@ -176,27 +293,48 @@ substitute_urls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 PyErr_SetString(PyExc_TypeError, "substitute_urls(): rewrite must give a str");
             Py_DECREF(url);
             Py_XDECREF(canonical);
-            goto error;
+            goto done;
         }
         int same = PyUnicode_Compare(canonical, url) == 0; /* then it stays in the text around it */
         Py_DECREF(url);
-        if (same) {
+        if (same)
             Py_DECREF(canonical);
-            continue;
+        else if (edits_add(&edits, start, end, canonical) < 0)
+            goto done;
+    }
+    result = apply_edits(text, &edits);
+done:
+    edits_clear(&edits);
+    return result;
+}
+
+static PyObject *
+splice(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "splice() takes a str and a list of (start, end, str)");
+        return NULL;
+    }
+    PyObject *text = args[0], *list = args[1], *result = NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), last = 0;
+    Edits edits = {NULL, 0, 0};
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+        Py_ssize_t start, end;
+        PyObject *with;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, k), "nnU;splice() takes (start, end, str) edits", &start,
+                              &end, &with))
+            goto done;
+        if (start < last || end < start || end > n) {
+            PyErr_SetString(PyExc_ValueError, "splice(): the edits must be in order, apart, within the text");
+            goto done;
         }
-        if ((pieces == NULL && (pieces = PyList_New(0)) == NULL) || append_slice(pieces, text, last, start) < 0 ||
-            append_new(pieces, canonical) < 0)
-            goto error;
+        if (edits_add(&edits, start, end, Py_NewRef(with)) < 0)
+            goto done;
         last = end;
     }
-    if (pieces == NULL)
-        return Py_NewRef(text);
-    if (append_slice(pieces, text, last, n) < 0 || (empty = PyUnicode_New(0, 0)) == NULL)
-        goto error;
-    result = PyUnicode_Join(empty, pieces);
-error:
-    Py_XDECREF(pieces);
-    Py_XDECREF(empty);
+    result = apply_edits(text, &edits);
+done:
+    edits_clear(&edits);
     return result;
 }
 
@@ -323,6 +461,8 @@ static PyMethodDef methods[] = {
     {"attribute_values", (PyCFunction)(void (*)(void))attribute_values, METH_FASTCALL,
      "The (start, end) spans of the relative values of the attributes names in text."},
     {"onion_suffixes", (PyCFunction)onion_suffixes, METH_O, "Where in text '.onion' (ASCII, any case) ends a host name."},
+    {"splice", (PyCFunction)(void (*)(void))splice, METH_FASTCALL,
+     "text with each (start, end, str) of edits made: the span replaced by the str."},
     {"substitute_urls", (PyCFunction)(void (*)(void))substitute_urls, METH_FASTCALL,
      "text with each URL replaced by memo[url], or by rewrite(url) where memo has none."},
     {"common_url_parts", (PyCFunction)common_url_parts, METH_O,

@@ -24,7 +24,7 @@ import re
 from functools import lru_cache
 
 from crawler.url.normalize import Normalizer, check_base, default_normalizer
-from crawler.url.scan import URL_RE, attribute_values, onion_suffixes, substitute_urls
+from crawler.url.scan import URL_RE, attribute_values, onion_suffixes, splice, substitute_urls
 
 __all__ = ["URL_RE", "Rewriter", "rewrite_text"]
 
@@ -102,17 +102,12 @@ class Rewriter:
     def _rewrite_attributes(self, text: str, base: str) -> str:
         """Every relative ``href``/``src``/``action``/``poster`` value resolved against ``base``,
         canonical (:func:`~crawler.url.scan.attribute_values` finds them, in one pass)."""
-        pieces: list[str] = []
-        last = 0
+        edits = []
         for start, end in attribute_values(text, _ATTR_NAMES):
             canonical = self._resolved(text[start:end], base)
             if canonical is not None:
-                pieces += (text[last:start], canonical)
-                last = end
-        if not pieces:
-            return text
-        pieces.append(text[last:])
-        return "".join(pieces)
+                edits.append((start, end, canonical))
+        return splice(text, edits)
 
     def _resolved(self, value: str, base: str) -> str | None:
         """A relative link's canonical URL, escaped as it was; None for an empty value, a
@@ -133,7 +128,7 @@ class Rewriter:
         an exact look-up of the 56- or 16-character label before it. A label glued to
         letters, digits or ``-`` on its left is another onion (a lookalike), except right
         after an escaped slash."""
-        pieces: list[str] = []
+        edits: list[tuple[int, int, str]] = []
         last = 0
         domains = self._domains
         for end in onion_suffixes(text):
@@ -146,14 +141,10 @@ class Rewriter:
                     continue
                 if start and text[start - 1] in _LABEL_CHARS and not text.endswith(_ESCAPED_SLASHES, 0, start):
                     continue
-                pieces.append(text[last:start])
-                pieces.append(domain)
                 last = end + 6  # after ".onion"
+                edits.append((start, last, domain))
                 break
-        if not pieces:
-            return text
-        pieces.append(text[last:])
-        return "".join(pieces)
+        return splice(text, edits)
 
 
 def _split_tail(raw: str) -> tuple[str, str]:

@@ -6,7 +6,8 @@ The rewriter's scans, each a function over a whole ``str``:
   :func:`substitute_urls`: each of them replaced;
 - :func:`attribute_values`: the spans of some attributes' relative values;
 - :func:`onion_suffixes`: where ``.onion`` ends a host name;
-- :func:`common_url_parts`: the parts of a URL of the common shape (the normalizer's fast path).
+- :func:`common_url_parts`: the parts of a URL of the common shape (the normalizer's fast path);
+- :func:`splice`: a text with some spans replaced, written once.
 
 Each has a pure-Python definition here and, where the package was built with a C
 compiler, a C version (``crawler/url/_cscan.c``) that gives the same answer in one pass;
@@ -37,6 +38,7 @@ __all__ = [
     "attribute_values",
     "common_url_parts",
     "onion_suffixes",
+    "splice",
     "split_urls",
     "substitute_urls",
 ]
@@ -182,6 +184,19 @@ def _substitute_urls(text: str, memo: dict[str, str], rewrite: Callable[[str], s
     return "".join(parts)
 
 
+def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, replacement)`` of ``edits`` (in order, apart) made."""
+    if not edits:
+        return text
+    pieces: list[str] = []
+    last = 0
+    for start, end, replacement in edits:
+        pieces += (text[last:start], replacement)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 def _attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
     """The spans of the relative values of the attributes ``names`` in ``text``, in one pass
     from left to right over all the names: each value is read whole (a name inside a value is
@@ -252,6 +267,8 @@ substitute_urls: Callable[[str, dict[str, str], Callable[[str], str]], str] = (
     _C.substitute_urls if _C else _substitute_urls
 )
 """``text`` with each URL replaced by ``memo[url]``, or by ``rewrite(url)`` where ``memo`` has none."""
+splice: Callable[[str, list[tuple[int, int, str]]], str] = _C.splice if _C else _splice
+"""``text`` with each ``(start, end, replacement)`` of ``edits`` (in order, apart) made."""
 attribute_values: Callable[[str, tuple[str, ...]], list[tuple[int, int]]] = (
     _C.attribute_values if _C else _attribute_values
 )
