@@ -471,7 +471,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_cscan", "crawler.url.scan's functions in C.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_cscan", "crawler.url.scan's functions in C.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
