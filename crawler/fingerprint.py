@@ -40,8 +40,18 @@ class CanonicalRequestFingerprinter:
     def fingerprint(self, request: Request) -> bytes:
         cached = self._cache.get(request)
         if cached is None:
-            digest = hashlib.sha1(request.method.encode())
-            digest.update(b"\0" + self.canonical_url(request.url).encode())
-            digest.update(b"\0" + (request.body or b""))
-            cached = self._cache[request] = digest.digest()
+            cached = self._cache[request] = _digest(request.method, self.canonical_url(request.url), request.body)
         return cached
+
+    @staticmethod
+    def canonical_fingerprint(url: str) -> bytes:
+        """The fingerprint of a GET of ``url``, already canonical (a stored page's URL):
+        what :meth:`fingerprint` gives for any address of it, without normalizing again."""
+        return _digest("GET", url, b"")
+
+
+def _digest(method: str, canonical_url: str, body: bytes | None) -> bytes:
+    digest = hashlib.sha1(method.encode())
+    digest.update(b"\0" + canonical_url.encode())
+    digest.update(b"\0" + (body or b""))
+    return digest.digest()

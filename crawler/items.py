@@ -41,6 +41,7 @@ class Page:
     ``url`` is the identity; ``fetched_url`` the address on the mirror. ``aliases``
     are other canonical URLs that turned out to be this page (a redirect source,
     the URL a ``rel=canonical`` corrected). ``error`` is set when no response came.
+    A ``status`` of 304 is a check that found the page not modified (no body, no article).
     """
 
     url: str
@@ -62,4 +63,8 @@ class Page:
     text: str = ""
     html: str = ""
     content_hash: str = ""
+    modified: str | None = None  # when the page says its article was last updated (ISO 8601)
+    etag: str | None = None  # the response's validators, sent back when the page is checked again
+    last_modified: str | None = None
+    capture: dict[str, str] | None = None  # the WARC record holding the payload (record_id, uri, date, digest)
     extra: dict[str, Any] = field(default_factory=dict)

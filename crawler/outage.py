@@ -19,7 +19,7 @@ A mirror unreachable for ``MIRROR_PATIENCE`` seconds, or for a reason no wait cu
 (Tor's "client authorization" and "bad address" replies), stops the crawl with one
 message and the finish reason ``mirror_unreachable``; the requests that waited raise
 :class:`Postponed` and are not recorded. A resumed crawl fetches
-them (see :mod:`crawler.resume`).
+them (see :mod:`crawler.rounds`).
 
 ``Retry-After`` on a 429 or 503 from the mirror pauses its requests for that long
 (capped at ``RETRY_AFTER_MAX``) before RetryMiddleware's retry goes out.
@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.job import job_dir
 
 from crawler.exceptions import CrawlerError
 from crawler.tor import Unreachable, proxy_refusal, unreachable_reason
@@ -294,12 +293,7 @@ class MirrorOutageMiddleware:
         since = state.down_since_wall or datetime.now(UTC)
         waited = time.monotonic() - state.down_since if state.down_since is not None else 0.0
         why = "no wait can help" if reason.permanent else f"unreachable for {waited:.0f} s (MIRROR_PATIENCE)"
-        how = (
-            "run the same command again (same JOBDIR) once it answers: it fetches only what is missing"
-            if job_dir(self.crawler.settings)
-            else "run the same command again with -s STORE_RESUME=1 once it answers: it fetches only what "
-            "the store lacks (next time, -s JOBDIR=DIR does that by itself)"
-        )
+        how = "run the same command again once it answers: it finishes this round, fetching only what is missing"
         logger.error(
             "Stopping the crawl: mirror %s is %s, since %s: %s. Nothing that waited for it was recorded as "
             "failed. To continue, %s.",

@@ -4,7 +4,10 @@
   section, language), rewrites the HTML so that every URL in it is canonical
   and no mirror host is left, and adds a content hash.
 * :class:`StorePipeline` writes pages, links and aliases to the SQLite store
-  (``STORE_PATH``), each committed before the item is done, and logs a summary at the end.
+  (``STORE_PATH``) as checks of the crawl's round (a new version when the article
+  changed), each committed before the item is done, and logs a summary at the end.
+  A 304 (not modified) is recorded in the store and goes no further: the feed
+  (``-O pages.jsonl``) holds the pages fetched with a body.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import asyncio
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem
 
 from crawler.extract import extract_article
+from crawler.rounds import RoundPlan
 from crawler.store import Store, StoreError, store_path
+from crawler.store.database import Check
 from crawler.store.summary import format_summary, summarize
 from crawler.store.writer import StoreWriter
 from crawler.url.normalize import normalizer_for
@@ -75,10 +81,12 @@ class ArticlePipeline:
         return item
 
     def _extract(self, page: ItemAdapter, raw_html: str) -> None:
-        article = extract_article(raw_html, page["url"])
+        site = self.rewriter.normalizer.rules.site_for_host(urlsplit(page["url"]).hostname or "")
+        article = extract_article(raw_html, page["url"], site.updated_selector if site is not None else None)
         page["title"] = article.title or page.get("title") or ""
         page["authors"] = article.authors
         page["published"] = article.published
+        page["modified"] = article.modified
         page["section"] = article.section
         page["language"] = article.language
         page["text"] = article.text
@@ -91,6 +99,7 @@ class StorePipeline:
         self.crawler = crawler
         self.path = store_path(crawler.settings)
         self.batch_size = crawler.settings.getint("STORE_BATCH_SIZE")
+        self.min_text_ratio = crawler.settings.getfloat("RECRAWL_MIN_TEXT_RATIO")
         self.store: Store | None = None
         self.writer: StoreWriter | None = None
         self.failed = False
@@ -100,23 +109,35 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self, spider: Spider | None = None) -> None:
+        this_round = RoundPlan.of(self.crawler).round
         try:
-            self.store = Store(self.path)
+            self.store = Store(self.path, min_text_ratio=self.min_text_ratio)
         except StoreError as exc:
             logger.error("Cannot use the store: %s. Set STORE_PATH to another file.", exc)
             self.crawler.stats.set_value("mirror/store_error", str(exc))
             raise CloseSpider("store_error") from None
-        self.writer = StoreWriter(self.store, self.batch_size).start()
+        number = this_round.number if this_round is not None else self.store.begin_round(new=None).number
+        self.writer = StoreWriter(self.store, self.batch_size, number).start()
         logger.info("Storing pages in %s", self.path)
 
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.writer is not None
+        page = ItemAdapter(item)
         try:
-            await self.writer.write(dict(ItemAdapter(item)))  # shallow: the item is not changed after this
+            outcome = await self.writer.write(dict(page))  # shallow: the item is not changed after this
         except Exception as exc:  # noqa: BLE001 - a disk that is full, a file that went away
             self._write_failed(exc)
             raise DropItem(f"not stored: {exc}") from None
-        self.crawler.stats.inc_value("mirror/stored_pages")
+        stats = self.crawler.stats
+        stats.inc_value("mirror/stored_pages")
+        stats.inc_value(f"mirror/checks/{outcome.value}")
+        if outcome == Check.EXTRACTION_FAILED:
+            logger.warning("Extraction of %s came back empty or far shorter: the last version stands", page["url"])
+        extra = page.get("extra")
+        if isinstance(extra, dict):
+            extra["check"] = outcome.value
+        if outcome == Check.NOT_MODIFIED:
+            raise DropItem(f"not modified: {page['url']}", log_level="DEBUG")  # stored; no body for the feed
         return item
 
     def _write_failed(self, exc: Exception) -> None:

@@ -1,8 +1,7 @@
 """``SCHEDULER``: Scrapy's scheduler, resumed from the store; or the shared one on Redis.
 
 * Without ``REDIS_URL``: :class:`ResumingScheduler`, Scrapy's own scheduler whose
-  dupefilter starts with the pages the store holds for good when the crawl resumes
-  (see :mod:`crawler.resume`).
+  dupefilter starts with the pages the round leaves alone (see :mod:`crawler.rounds`).
 * With ``REDIS_URL``: :class:`crawler.shared.SharedScheduler` (scrapy-redis).
 """
 
@@ -13,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.core.scheduler import Scheduler
 
-from crawler.resume import Resume
+from crawler.fingerprint import CanonicalRequestFingerprinter
+from crawler.rounds import RoundPlan
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -37,17 +37,24 @@ class AutoScheduler(Scheduler):
 
 
 class ResumingScheduler(Scheduler):
-    """Scrapy's scheduler; a resumed crawl's dupefilter knows what the store holds."""
+    """Scrapy's scheduler; its dupefilter knows what the store holds and the round leaves alone."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ResumingScheduler:
-        Resume.of(crawler)  # decided before Scrapy reads JOBDIR: a resume drops Scrapy's request state there
+        RoundPlan.of(crawler)  # planned before Scrapy reads JOBDIR: the plan drops Scrapy's request state there
         return super().from_crawler(crawler)
 
     def open(self, spider: Spider) -> Any:
         opened = super().open(spider)
         assert self.crawler is not None
-        for url in Resume.of(self.crawler).done:
-            # The fingerprinter keys on the canonical URL: any address of the page is the same request.
-            self.df.request_seen(Request(url))
+        done = RoundPlan.of(self.crawler).done
+        fingerprints = getattr(self.df, "fingerprints", None)
+        fingerprinter = self.crawler.request_fingerprinter
+        if isinstance(fingerprints, set) and isinstance(fingerprinter, CanonicalRequestFingerprinter):
+            # Scrapy's RFPDupeFilter: its set of hex fingerprints, filled without a Request each.
+            fingerprints.update(fingerprinter.canonical_fingerprint(url).hex() for url in done)
+        else:
+            for url in done:
+                # The fingerprinter keys on the canonical URL: any address of the page is the same request.
+                self.df.request_seen(Request(url))
         return opened

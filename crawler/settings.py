@@ -113,9 +113,16 @@ ITEM_PIPELINES = {
 }
 STORE_PATH = "crawl.sqlite3"
 STORE_BATCH_SIZE = 100  # at most this many pages per transaction (each page is committed as it comes)
-# Resume from the store when a JOBDIR crawl was killed (kill -9 loses Scrapy's queue): "auto",
-# or True to always fetch only what the store lacks, or False.
-STORE_RESUME = "auto"
+# -- rounds: the same command again (crawler/rounds.py) ------------------------------------
+# "auto": a new round when the last one finished, else the interrupted one taken up again;
+# "new": a new round in any case; "continue": the last round again in any case.
+RECRAWL_ROUND = "auto"
+RECRAWL_ALL = False  # check every known page in this round, due or not (conditional requests keep it cheap)
+# When a known article is checked again, by the time since it last changed: "AGE:INTERVAL ...".
+# None: a site's own [recrawl] schedule, else crawler.schedule.DEFAULT_SCHEDULE ("1d:1h 7d:3h 30d:3d 360d:30d").
+RECRAWL_SCHEDULE = None
+# A fetch whose text is shorter than this share of the last version's is a failed extraction, not an edit.
+RECRAWL_MIN_TEXT_RATIO = 0.5
 
 # Archive: every fetch as WARC/1.1 (request, response, metadata, canonical revisits) in WARC_DIR;
 # empty: no archive. `scrapy wacz -o crawl.wacz` packages WARC_DIR and the store.

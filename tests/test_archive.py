@@ -417,7 +417,7 @@ def test_kill_9_with_warc_on_then_resume_leaves_every_file_readable_and_every_pa
 
         second = run_crawl(tmp_path, proxy.url, settings=settings, output="part2.jsonl")
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "Resuming from" in second.stderr
+    assert "interrupted before, taken up again" in second.stderr
     assert not list(warc.glob(f"*{OPEN_SUFFIX}"))
     check = warcio_check(warc)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -117,6 +117,13 @@ def test_scrapy_demo_works_in_an_empty_folder(installed, tmp_path):
     python = str(installed / "bin" / "python")
     packed = _run(installed, tmp_path, python, "-m", "scrapy", "wacz", "-o", "demo.wacz", "--warc", "demo-warc")
     assert packed.returncode == 0 and (tmp_path / "demo.wacz").is_file(), packed.stderr[-3000:]
+    # A second round, on the sample mirror's next edition, then what changed: from the wheel too.
+    again = _run(installed, tmp_path, python, "-m", "scrapy", "demo", "--articles", "8", "--edition", "1")
+    assert again.returncode == 0 and "edition 1:" in again.stdout, again.stderr[-3000:]
+    changes = _run(installed, tmp_path, python, "-m", "scrapy", "changes", "-o", "changes.jsonl")
+    assert changes.returncode == 0, changes.stderr[-3000:]
+    edited = build_site(8).next_edition().changes.edited
+    assert {item["url"] for item in read_items(tmp_path / "changes.jsonl")} == set(edited)
 
 
 @pytest.mark.parametrize("how", ["onion-crawler", "SCRAPY_SETTINGS_MODULE"])

@@ -84,7 +84,7 @@ def test_disjoint_stores_merge_to_the_union_and_equal_one_store(tmp_path):
     single = make_store(tmp_path / "single.sqlite3", items1 + items2)
 
     stats = merge_stores(tmp_path / "out.sqlite3", [one, two])
-    assert stats == MergeStats(pages=5, links=5, aliases=2, conflicts=0, stores=2)
+    assert stats == MergeStats(pages=5, links=5, aliases=2, conflicts=0, stores=2, versions=3, rounds=1)
     assert dump(tmp_path / "out.sqlite3") == dump(single)
 
     with Store(tmp_path / "out.sqlite3") as merged, Store(single) as reference:
@@ -97,7 +97,7 @@ def test_disjoint_stores_merge_to_the_union_and_equal_one_store(tmp_path):
 
 def test_an_overlapping_url_goes_to_the_later_fetch_with_its_own_links(tmp_path, workers):
     stats = merge_stores(tmp_path / "out.sqlite3", workers)
-    assert stats == MergeStats(pages=3, links=2, aliases=2, conflicts=1, stores=2)
+    assert stats == MergeStats(pages=3, links=2, aliases=2, conflicts=1, stores=2, versions=3, rounds=1)
     pages = stored_pages(tmp_path / "out.sqlite3")
     assert pages[A]["title"] == "A, later"
     assert [link["url"] for link in pages[A]["links"]] == [D]  # worker 2's links only, no union

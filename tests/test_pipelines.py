@@ -32,7 +32,7 @@ def test_a_page_is_cleaned_and_rewritten():
 
 
 def test_a_page_whose_extraction_fails_keeps_its_rewritten_html(monkeypatch, caplog):
-    def broken(html, url):
+    def broken(html, url, updated_selector=None):
         raise RuntimeError("extraction exploded")
 
     monkeypatch.setattr("crawler.pipelines.extract_article", broken)

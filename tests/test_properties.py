@@ -297,3 +297,32 @@ def test_a_path_from_the_root_resolves_as_urljoin_resolves_it(head, rest, base):
     with patch.object(normalize_module, "_root_relative_join", lambda url, base: None):
         slow = outcome(lambda url: Normalizer(RULES, cache_size=0).normalize(url, base), reference)
     assert fast == slow
+
+
+# -- the recrawl schedule --------------------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_a_schedule_is_read_or_refused_with_a_schedule_error(text):
+    from crawler.schedule import Schedule, ScheduleError
+
+    try:
+        schedule = Schedule.parse(text)
+    except ScheduleError:
+        return
+    ages = [age for age, _ in schedule.steps]
+    assert ages == sorted(ages) and all(every.total_seconds() > 0 for _, every in schedule.steps)
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=10**9))
+def test_the_default_schedule_never_checks_more_often_than_hourly(since_change, since_check):
+    from datetime import UTC, datetime, timedelta
+
+    from crawler.schedule import DEFAULT_SCHEDULE, Schedule
+
+    schedule = Schedule.parse(DEFAULT_SCHEDULE)
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    changed, checked = now - timedelta(seconds=since_change), now - timedelta(seconds=since_check)
+    if schedule.is_due(changed, checked, now):
+        assert since_check >= 3600  # Tor's floor
+        assert since_change < 360 * 86400  # older than the last step: never again

@@ -93,6 +93,17 @@ def test_rules_dir_setting_points_elsewhere(rules_dir):
         (lambda t: t.replace("'^/story/'", "'(unclosed'"), "articles.patterns", "bad regular expression"),
         (lambda t: t.replace("[articles]\npatterns = ['^/story/']", ""), "articles", "missing"),
         (lambda t: t + "\n[[[broken", "(syntax)", ""),
+        (lambda t: t + "\n[recrawl]\nschedule = ['1d:1h', '7d']", "recrawl.schedule", "AGE:INTERVAL"),
+        (lambda t: t + "\n[recrawl]\nschedule = ['7d:1h', '1d:1h']", "recrawl.schedule", "must rise"),
+        (lambda t: t + "\n[recrawl]\nschedule = ['1d:0h']", "recrawl.schedule", "longer than zero"),
+        (lambda t: t + "\n[recrawl]\nschedule = ['1w:1h']", "recrawl.schedule", "not a span"),
+        (lambda t: t + "\n[recrawl]\nhubs = ['(unclosed']", "recrawl.hubs", "bad regular expression"),
+        (lambda t: t + "\n[recrawl]\nevery = '1h'", "recrawl.every", "unknown key"),
+        (
+            lambda t: t.replace("patterns = ['^/story/']", "patterns = ['^/story/']\nupdated_selector = 'p[['"),
+            "articles.updated_selector",
+            "not a CSS selector",
+        ),
         (
             lambda t: t.replace('params = ["ref"]', 'params = ["ref"]\nkeep = ["ref"]'),
             "tracking.keep",
@@ -192,3 +203,21 @@ def test_bad_any_case_rules_name_file_key_and_problem(rules_dir, edit, key, prob
         load_rules(rules_dir)
     assert (info.value.path, info.value.key) == (str(path), key)
     assert problem in info.value.problem
+
+
+def test_recrawl_rules_hubs_and_schedule(rules_dir):
+    from datetime import timedelta
+
+    text = GOOD_SITE.format(onion=V3) + "\n[recrawl]\nhubs = ['^/$', '^/section/']\nschedule = ['2d:2h', '30d:1d']\n"
+    write(rules_dir, "example.toml", text)
+    [site] = load_rules(rules_dir).sites
+    assert site.is_hub_path("/") and site.is_hub_path("/section/world")
+    assert not site.is_hub_path("/about") and not site.is_hub_path("/story/a")
+    assert site.schedule is not None and site.schedule.interval(timedelta(days=1)) == timedelta(hours=2)
+    plain = rules_dir / "plain"  # rules are loaded once per folder
+    plain.mkdir()
+    shutil.copy(rules_dir / "global.toml", plain / "global.toml")
+    write(plain, "example.toml", GOOD_SITE.format(onion=V3))
+    [default] = load_rules(plain).sites
+    assert default.schedule is None  # RECRAWL_SCHEDULE, or the default
+    assert default.is_hub_path("/about") and not default.is_hub_path("/story/a")  # every non-article page

@@ -1,4 +1,4 @@
-"""Unit tests of the pieces the end-to-end crawls also exercise: link kinds, the middlewares, resume.
+"""Unit tests of the pieces the end-to-end crawls also exercise: link kinds, the middlewares, rounds.
 
 Real objects throughout: Scrapy's own Crawler (``scrapy.utils.test.get_crawler``), real requests
 and responses, a real SQLite store."""
@@ -18,7 +18,7 @@ from crawler.links import classify, extract_links, follow_address
 from crawler.middlewares import OffMirror, OnionProxyMiddleware, StayOnMirrorMiddleware
 from crawler.outage import Postponed
 from crawler.proxy import parse_proxy
-from crawler.resume import SCRAPY_REQUEST_STATE, STARTED_MARKER, Resume
+from crawler.rounds import SCRAPY_REQUEST_STATE, RoundPlan
 from crawler.spiders.mirror import MirrorSpider
 from crawler.store import Store, is_transient
 from crawler.url import MirrorPlan, fetch_url, normalize_url
@@ -108,49 +108,82 @@ def _page(url, status, depth, links=()):
     }
 
 
-def test_resume_is_decided_by_the_store(tmp_path):
-    b, c, d, e = (f"{NYT}/2016/12/05/world/{name}.html" for name in "bcde")
+def test_the_round_is_planned_by_the_store(tmp_path):
+    """A finished round: the next run starts a new one that fetches the transient failures,
+    the links never fetched, the hubs and the due articles, and leaves the rest alone."""
+    b, c, d, e, old = (f"{NYT}/2016/12/05/world/{name}.html" for name in ("b", "c", "d", "e", "old"))
     store_path = tmp_path / "crawl.sqlite3"
     with Store(store_path) as store:
+        store.begin_round("2026-12-01T00:00:00+00:00")
         store.write(
             [
+                _page(f"{NYT}/", 200, 0, [(ARTICLE, "article"), (c, "article")], title="Home", text="News"),
                 _page(
                     ARTICLE,
                     200,
-                    0,
-                    [(b, "article"), (c, "article"), (d, "article"), (f"{NYT}/section/x", "navigation")],
+                    1,
+                    [(b, "article"), (d, "article"), (f"{NYT}/section/x", "navigation")],
+                    title="A",
+                    text="a",
+                    published="2016-12-05T10:00:00-05:00",
+                    etag='"a1"',
                 ),
-                _page(b, 503, 1),  # transient: fetched again
-                _page(d, 404, 1),  # an answer: done
+                _page(b, 503, 2),  # transient: fetched again
+                _page(d, 404, 2),  # an answer: done
                 _page(e, None, 6),  # transient, but deeper than DEPTH_LIMIT
+                _page(
+                    old,
+                    200,
+                    2,
+                    title="Old",
+                    text="o",
+                    published="2026-11-30T23:00:00+00:00",
+                    last_modified="Mon, 30 Nov 2026 23:00:00 GMT",
+                ),
             ]
         )
+        store.end_round(1, "finished", "2026-12-01T00:10:00+00:00")
     jobdir = tmp_path / "job"
     jobdir.mkdir()
-    (jobdir / STARTED_MARKER).touch()
     (jobdir / "requests.seen").write_text("remembered requests that never got an answer\n")
     (jobdir / "requests.queue").mkdir()
-    crawler = get_crawler(
-        settings_dict={"JOBDIR": str(jobdir), "STORE_PATH": str(store_path), "STORE_RESUME": "auto", "DEPTH_LIMIT": 5}
-    )
-    resume = Resume.of(crawler)
-    assert resume is Resume.of(crawler)  # decided once
-    assert resume.active
-    assert resume.done == {ARTICLE, d}
-    assert resume.frontier == [(b, 1), (c, 1)]
+    crawler = get_crawler(settings_dict={"JOBDIR": str(jobdir), "STORE_PATH": str(store_path), "DEPTH_LIMIT": 5})
+    plan = RoundPlan.of(crawler)
+    assert plan is RoundPlan.of(crawler)  # decided once
+    assert plan.round.number == 2 and not plan.round.continued
+    # The home page is a hub; c was never fetched; b failed; `old` (published days ago, checked
+    # days ago: every 3 hours) is due; A (2016: more than 360 days) is left alone for good.
+    assert dict(plan.to_fetch) == {f"{NYT}/": 0, b: 2, c: 1, old: 2}
+    assert plan.done == {ARTICLE, d}
+    assert plan.validators[old].headers() == {"If-Modified-Since": "Mon, 30 Nov 2026 23:00:00 GMT"}
     assert not any((jobdir / name).exists() for name in SCRAPY_REQUEST_STATE)  # the store decides, not Scrapy
 
 
-def test_a_first_run_does_not_resume(tmp_path):
-    crawler = get_crawler(
-        settings_dict={
-            "JOBDIR": str(tmp_path / "job"),
-            "STORE_PATH": str(tmp_path / "x.sqlite3"),
-            "STORE_RESUME": "auto",
-        }
-    )
-    assert not Resume.of(crawler).active
-    assert (tmp_path / "job" / STARTED_MARKER).exists()  # the next run will
+def test_an_interrupted_round_is_taken_up_and_skips_what_it_checked(tmp_path):
+    b = f"{NYT}/2016/12/05/world/b.html"
+    store_path = tmp_path / "crawl.sqlite3"
+    with Store(store_path) as store:
+        store.begin_round()
+        store.write([_page(f"{NYT}/", 200, 0, [(ARTICLE, "article"), (b, "article")], title="Home")])
+        store.write([_page(ARTICLE, 200, 1, title="A", text="a")])
+        store.end_round(1, "shutdown")  # Ctrl-C: not finished
+    plan = RoundPlan.of(get_crawler(settings_dict={"STORE_PATH": str(store_path)}))
+    assert plan.round.number == 1 and plan.round.continued
+    assert plan.checked == {f"{NYT}/", ARTICLE}
+    assert plan.to_fetch == [(b, 1)]
+    forced = RoundPlan.of(get_crawler(settings_dict={"STORE_PATH": str(store_path), "RECRAWL_ROUND": "new"}))
+    assert forced.round.number == 2 and forced.checked == set()
+
+
+def test_recrawl_all_checks_every_known_page(tmp_path):
+    store_path = tmp_path / "crawl.sqlite3"
+    with Store(store_path) as store:
+        store.write([_page(ARTICLE, 200, 1, title="A", text="a", published="2016-12-05")])
+        store.end_round(1, "finished")
+    plain = RoundPlan.of(get_crawler(settings_dict={"STORE_PATH": str(store_path)}))
+    assert plain.to_fetch == [] and plain.done == {ARTICLE}
+    audit = RoundPlan.of(get_crawler(settings_dict={"STORE_PATH": str(store_path), "RECRAWL_ALL": True}))
+    assert audit.to_fetch == [(ARTICLE, 1)]
 
 
 # -- whether a link is followed: one decision -------------------------------------------
@@ -288,5 +321,5 @@ def test_pages_read_back_as_written(tmp_path):
     with Store(tmp_path / "s.sqlite3") as store:
         store.write([written])
         [page] = store.pages()
-        assert store.counts() == {"pages": 1, "links": 1, "aliases": 1}
+        assert store.counts() == {"pages": 1, "links": 1, "aliases": 1, "versions": 1, "rounds": 1}
     assert {key: page[key] for key in written} == written

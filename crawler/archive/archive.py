@@ -2,7 +2,9 @@
 
 Per fetch (:meth:`Archive.capture`, from the downloader, before anything else sees
 the response): a ``response`` record, or an identical-payload ``revisit`` when the
-same payload is archived already, then its ``request`` record
+same payload is archived already, or a server-not-modified ``revisit`` when the mirror
+answered a conditional request with 304 (it refers to the capture of the page's last
+answer, kept in the store, as Heritrix writes it), then its ``request`` record
 (``WARC-Concurrent-To`` the response). Both name the onion URL that was fetched.
 
 Per page (:meth:`Archive.identify`, from the spider's output, before the page is
@@ -32,7 +34,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
 from crawler.archive.files import Stored, WarcFiles
-from crawler.archive.records import HttpExchange, WarcRecordBuilder, payload_digest
+from crawler.archive.records import SERVER_NOT_MODIFIED, HttpExchange, WarcRecordBuilder, payload_digest
 from crawler.exceptions import ArchiveError
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ ARCHIVE_ERROR = "archive_error"  # the finish reason when WARC_DIR cannot be use
 # WACZ (frictionless) resource names allow only these: the prefix is part of every file name.
 _FILE_NAME_PART = re.compile(r"[a-z0-9.-]+")
 _DEDUP_STATUSES = range(200, 300)  # only successful payloads are worth a revisit
+NOT_MODIFIED = 304
 _WARC_1_1 = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
 
@@ -63,6 +66,15 @@ class Capture:
     digest: str
     exchange: HttpExchange
     payload: Stored  # the record holding the payload (this one, or the one it revisits)
+
+    def as_dict(self) -> dict[str, str]:
+        """Where the payload is, as the store keeps it (what a later 304 refers to)."""
+        return {
+            "record_id": self.payload.record_id,
+            "uri": self.payload.uri,
+            "date": self.payload.date,
+            "digest": self.digest,
+        }
 
 
 class Archive:
@@ -116,13 +128,21 @@ class Archive:
 
     # -- per fetch -------------------------------------------------------------------
 
-    def capture(self, url: str, exchange: HttpExchange, body: bytes, truncated: bool) -> Capture:
-        """Archive one fetch of ``url`` (its response ``body`` as received)."""
+    def capture(
+        self, url: str, exchange: HttpExchange, body: bytes, truncated: bool, previous: dict[str, str] | None = None
+    ) -> Capture:
+        """Archive one fetch of ``url`` (its response ``body`` as received; ``previous``: the
+        capture of its last answer, which a 304 refers to)."""
         date = self.builder.now()
         digest = payload_digest(body)
         dedup = exchange.status in _DEDUP_STATUSES and body and not truncated
         original = self.files.payloads.get(digest) if dedup else None
-        if original is not None:
+        if exchange.status == NOT_MODIFIED and previous and not body:
+            original = Stored(previous["record_id"], previous["uri"], previous["date"], "")
+            digest = previous["digest"]
+            refers = (original.record_id, original.uri, original.date)
+            response = self.builder.revisit(url, exchange, digest, refers, date, profile=SERVER_NOT_MODIFIED)
+        elif original is not None:
             refers = (original.record_id, original.uri, original.date)
             response = self.builder.revisit(url, exchange, digest, refers, date)
         else:
@@ -140,16 +160,20 @@ class Archive:
 
     def identify(self, capture: Capture, page: Page, via: str | None) -> None:
         """Archive what the crawl knows of the page made from ``capture`` (``via``: the
-        canonical URL of the page that linked it)."""
+        canonical URL of the page that linked it), and tell the page where its payload is."""
+        page.capture = capture.as_dict()
         fields: list[tuple[str, object]] = [("canonical-url", page.url)]
         fields += [("alias", alias) for alias in page.aliases]
         fields += [("mirror", page.mirror), *self._rule_fields(page)]
         fields += [("depth", page.depth), ("hopsFromSeed", page.depth), ("via", via)]
         records = [self.builder.metadata(capture.uri, capture.record_id, fields, capture.date)]
         refers = (capture.payload.record_id, capture.payload.uri, capture.payload.date)
+        profile = SERVER_NOT_MODIFIED if capture.exchange.status == NOT_MODIFIED else None
         for identity in dict.fromkeys([page.url, *page.aliases]):
             if identity != capture.uri:
-                records.append(self.builder.revisit(identity, capture.exchange, capture.digest, refers, capture.date))
+                records.append(
+                    self.builder.revisit(identity, capture.exchange, capture.digest, refers, capture.date, profile)
+                )
         self.files.write(*records)
 
     def _rule_fields(self, page: Page) -> list[tuple[str, object]]:

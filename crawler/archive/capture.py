@@ -21,6 +21,7 @@ from scrapy.http import Response
 from crawler.archive.archive import Archive
 from crawler.archive.records import HttpExchange
 from crawler.outage import PROBE
+from crawler.rounds import PREVIOUS_CAPTURE
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -44,7 +45,10 @@ class WarcCaptureMiddleware:
         if request.meta.get(PROBE):
             return response
         truncated = "dataloss" in response.flags
-        self.archive.captures[request] = self.archive.capture(response.url, exchange, response.body, truncated)
+        previous = request.meta.get(PREVIOUS_CAPTURE)
+        self.archive.captures[request] = self.archive.capture(
+            response.url, exchange, response.body, truncated, previous
+        )
         return response
 
 

@@ -17,6 +17,11 @@ What goes into a record, and why:
   reuses with ``WARC-Refers-To-Target-URI`` and ``-Date``; its own Target-URI may be
   another URL: that is how a capture of an onion URL also replays under its
   canonical URL (pywb and wabac.js load the payload from the record referred to).
+  A 304 to a conditional request is a revisit with the server-not-modified profile
+  (WARC 1.1, 6.7.2), referring to the page's earlier capture the same way, with that
+  capture's payload digest, and with no HTTP block, so that pywb and wabac.js replay it
+  as that capture rather than as a 304 (pywb uses a revisit's own headers when it has
+  any: webrecorder/pywb#751); its request record keeps the conditional request.
 
 >>> exchange = HttpExchange("GET", "/a?b=1", [("Host", "x.onion")], "HTTP/1.1", 200, "OK",
 ...                         [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Transfer-Encoding", "chunked")])
@@ -45,6 +50,7 @@ from warcio.warcwriter import WARCWriter
 
 __all__ = [
     "HttpExchange",
+    "SERVER_NOT_MODIFIED",
     "SHA256",
     "WarcRecordBuilder",
     "WarcWriter",
@@ -53,6 +59,7 @@ __all__ = [
 ]
 
 SHA256 = "sha256"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 # Headers that name the proxy or its credentials: never stored, whatever the client sent.
 _NEVER_STORED = frozenset({"proxy-authorization", "proxy-connection"})
 _TRANSFER_ENCODING = "transfer-encoding"
@@ -157,18 +164,32 @@ class WarcRecordBuilder(RecordBuilder):  # type: ignore[misc]  # warcio has no t
         )
 
     def revisit(
-        self, uri: str, exchange: HttpExchange, digest: str, refers_to: tuple[str, str, str], date: str
+        self,
+        uri: str,
+        exchange: HttpExchange,
+        digest: str,
+        refers_to: tuple[str, str, str],
+        date: str,
+        profile: str | None = None,
     ) -> ArcWarcRecord:
-        """A revisit of ``uri`` whose payload is that of ``refers_to`` (record id, target URI, date)."""
+        """A revisit of ``uri`` whose payload is that of ``refers_to`` (record id, target URI,
+        date); ``profile``: warcio's identical-payload-digest unless another is named."""
         record_id, target, target_date = refers_to
-        return self.create_revisit_record(
+        # A server-not-modified revisit has no HTTP block: replay tools (pywb, wabac.js) take the
+        # status and headers of a revisit from its own block when it has one, and would replay
+        # the 304 rather than the capture it stands for. The request record keeps the exchange.
+        not_modified = profile == SERVER_NOT_MODIFIED
+        record = self.create_revisit_record(
             uri,
             digest,
             target,
             target_date,
-            http_headers=self.http_headers(exchange),
+            http_headers=None if not_modified else self.http_headers(exchange),
             warc_headers_dict={"WARC-Date": date, "WARC-Refers-To": record_id},
         )
+        if profile is not None:
+            record.rec_headers.replace_header("WARC-Profile", profile)
+        return record
 
     def metadata(self, uri: str, refers_to: str, fields: Iterable[tuple[str, object]], date: str) -> ArcWarcRecord:
         body = warc_fields(fields)

@@ -41,6 +41,8 @@ class Command(ProjectCommand):
             keys = [key("requests"), key("dupefilter"), key("retry"), key("retry:requests"), key("retry:rounds")]
             keys += [k.decode() for k in server.scan_iter(match=key("claims:*"))]
             keys += [k.decode() for k in server.scan_iter(match=key("slots:*"))]
+            keys += [k.decode() for k in server.scan_iter(match=key("dupefilter:*"))]  # one per round
+            keys += [k.decode() for k in server.scan_iter(match=key("round*"))]
             if opts.clear:
                 deleted = server.delete(*keys) if keys else 0
                 print(f"cleared {deleted} keys of {opts.spider!r} in {mask_secrets(self.settings['REDIS_URL'])}")
@@ -48,7 +50,11 @@ class Command(ProjectCommand):
             workers = [k.decode() for k in server.scan_iter(match=key("worker:*"))]
             claims = sum(server.hlen(k) for k in server.scan_iter(match=key("claims:*")))
             print(f"queued requests: {server.zcard(key('requests'))}")
-            print(f"seen fingerprints: {server.scard(key('dupefilter'))}")
+            number = int(server.get(key("round")) or 0)
+            finished = int(server.get(key("round:finished")) or 0)
+            state = "finished" if number and finished >= number else "under way"
+            print(f"round: {number} ({state})" if number else "round: none yet")
+            print(f"seen fingerprints this round: {server.scard(key(f'dupefilter:{number}'))}")
             print(f"live workers: {len(workers)}")
             print(f"claimed (in flight): {claims}")
             later = server.zcount(key("retry"), "+inf", "+inf")

@@ -10,11 +10,18 @@ against its ground truth:
   tracking parameters, odd case, default ports, fragments, relative and
   protocol-relative forms, canonical clearnet URLs).  The returned
   :class:`SampleSite` renders every page and knows the answers:
-  ``article_urls()``, ``related(path)``, ``depth_of(url)``.
+  ``article_urls()``, ``related(path)``, ``depth_of(url)``.  It moves with
+  time: ``site.next_edition()`` (or ``build_site(..., edition=k)``) is the
+  site a day later, with new, edited, removed and restored articles, and
+  ``changes`` (an :class:`EditionChanges`) says which.  Most article pages
+  send ``ETag`` and ``Last-Modified`` and answer conditional requests with
+  ``304``; opt-in (``noise=True``) the others vary on every fetch.
 * :mod:`.server` -- :class:`MirrorServer` serves a site over HTTP for any
   ``Host`` header and records each request; opt-in, like the real v3 mirror,
   it also serves HTTPS with a self-signed certificate for the onion names
   (``tls=True``) and redirects plain HTTP there (``https_redirect=True``).
+  It records each request's headers and status (``conditional``,
+  ``statuses``) and swaps its site while serving (``set_site``).
 * :mod:`.proxies` -- :class:`RecordingHttpProxy` and
   :class:`RecordingSocks5Server` stand in for Tor: they forward requests for
   the mirror's onion hosts to the server, refuse other hosts, and record
@@ -42,6 +49,7 @@ from .site import (
     BAD_CHECKSUM_V3,
     CANONICAL_HOST,
     DEAD_PATH,
+    EDIT_KINDS,
     LINK_SHAPES,
     LOOKALIKE,
     MIRROR_V2,
@@ -52,6 +60,7 @@ from .site import (
     SECTIONS,
     SHAPE_NAMES,
     Article,
+    EditionChanges,
     Link,
     SampleSite,
     build_site,
@@ -63,6 +72,7 @@ __all__ = [
     "CANONICAL_HOST",
     "DEAD_PATH",
     "DEFAULT_ALLOWED_HOSTS",
+    "EDIT_KINDS",
     "LINK_SHAPES",
     "LOOKALIKE",
     "MIRROR_V2",
@@ -73,6 +83,7 @@ __all__ = [
     "SECTIONS",
     "SHAPE_NAMES",
     "Article",
+    "EditionChanges",
     "Link",
     "MirrorServer",
     "Outage",

@@ -8,6 +8,13 @@ delay imitates Tor latency.
 Like the real NYT v3 mirror it can also speak HTTPS (``tls=True``: a second
 port with a self-signed certificate for the onion names) and send every
 plain-HTTP request a ``301`` to its ``https://`` URL (``https_redirect=True``).
+
+The request headers reach :meth:`~.site.SampleSite.render`, so conditional
+requests (``If-None-Match``, ``If-Modified-Since``) earn ``304`` where the page
+has validators; each request's headers and status are recorded
+(:attr:`MirrorServer.conditional`, :attr:`MirrorServer.statuses`).  The site
+can be swapped while serving (:meth:`MirrorServer.set_site`), so one server
+answers a first crawl with one edition and a recrawl with the next.
 """
 
 from __future__ import annotations
@@ -17,29 +24,41 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ._endpoint import Endpoint
 from .outage import Outage
 from .site import MIRROR_V3, SampleSite
 
+CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since")
+"""Request headers that make a GET conditional (lower case)."""
+
 
 class RequestRecord(tuple[str, str, str]):
-    """``(method, host_header, path_with_query)`` -- a plain 3-tuple that also knows its ``scheme``.
+    """``(method, host_header, path_with_query)`` -- a plain 3-tuple that also knows its ``scheme``,
+    its request ``headers`` and the ``status`` it was answered with.
 
     It compares, hashes and unpacks like the 3-tuple; ``scheme`` is ``"http"``
-    or ``"https"`` (the port the request arrived on).
+    or ``"https"`` (the port the request arrived on); ``headers`` maps
+    lower-cased header names to values; ``status`` is None until answered.
 
-    >>> r = RequestRecord("GET", "h.onion", "/", "https")
-    >>> r == ("GET", "h.onion", "/"), r.scheme, r.target
-    (True, 'https', '/')
+    >>> r = RequestRecord("GET", "h.onion", "/", "https", {"If-None-Match": '"abc"'})
+    >>> r == ("GET", "h.onion", "/"), r.scheme, r.target, r.headers, r.conditional, r.status
+    (True, 'https', '/', {'if-none-match': '"abc"'}, True, None)
     """
 
     scheme: str
+    headers: dict[str, str]
+    status: int | None
 
-    def __new__(cls, method: str, host: str, target: str, scheme: str = "http") -> RequestRecord:
+    def __new__(
+        cls, method: str, host: str, target: str, scheme: str = "http", headers: Mapping[str, str] | None = None
+    ) -> RequestRecord:
         record = super().__new__(cls, (method, host, target))
         record.scheme = scheme
+        record.headers = {name.lower(): value for name, value in (headers or {}).items()}
+        record.status = None
         return record
 
     def __getnewargs__(self) -> tuple[str, str, str, str]:  # type: ignore[override]
@@ -57,17 +76,25 @@ class RequestRecord(tuple[str, str, str]):
     def target(self) -> str:
         return self[2]
 
+    @property
+    def conditional(self) -> bool:
+        """True when the request carried ``If-None-Match`` or ``If-Modified-Since``."""
+        return any(name in self.headers for name in CONDITIONAL_HEADERS)
+
 
 _current = threading.local()
-"""``scheme`` of the request the current handler thread is serving."""
+"""``scheme`` and ``headers`` of the request the current handler thread is serving."""
 
 
 class MirrorServer(Endpoint):
     """Serve ``site`` on ``host:port`` (port 0 picks a free one) from a daemon thread.
 
     ``requests`` lists every request as ``(method, host_header, path_with_query)``
-    (each a :class:`RequestRecord`, whose ``scheme`` is also in :attr:`request_schemes`).
+    (each a :class:`RequestRecord`, whose ``scheme`` is also in :attr:`request_schemes`,
+    and which keeps the request's ``headers`` and the ``status`` answered: see
+    :attr:`conditional` and :attr:`statuses`).
     The flaky article's "first request fails" state belongs to this instance.
+    :meth:`set_site` swaps the site while serving (say, for its next edition).
 
     ``tls=True`` also serves HTTPS on a second port, :attr:`tls_address`
     (``tls_port``, 0 picks a free one), with a self-signed certificate for
@@ -157,6 +184,34 @@ class MirrorServer(Endpoint):
     def _servers(self) -> list[_QuietServer]:
         return [self._httpd] + ([self._tls_httpd] if self._tls_httpd is not None else [])
 
+    @property
+    def conditional(self) -> list[RequestRecord]:
+        """The requests that carried ``If-None-Match`` or ``If-Modified-Since``, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.conditional]
+
+    @property
+    def statuses(self) -> Counter[int]:
+        """How many requests were answered with each status (``statuses[304]``: not modified)."""
+        with self._lock:
+            return Counter(r.status for r in self.requests if r.status is not None)
+
+    def set_site(self, site: SampleSite) -> None:
+        """Serve ``site`` from now on (thread-safe: each request is answered by one site or the other).
+
+        The request log and the attempt counts stay (the flaky article has
+        already failed once if it was asked for); :meth:`reset` forgets them.
+        """
+        with self._lock:
+            self.site = site
+
+    def reset(self) -> None:
+        """Forget the recorded requests and the attempt counts (the flaky article fails again)."""
+        with self._lock:
+            self.requests.clear()
+            self.request_times.clear()
+            self._attempts.clear()
+
     def start(self) -> MirrorServer:
         """Start serving in daemon threads (idempotent); returns ``self``."""
         if not self._threads:
@@ -195,36 +250,51 @@ class MirrorServer(Endpoint):
         return sum(1 for t in targets if t.split("?", 1)[0] == path)
 
     def respond(
-        self, method: str, host: str, target: str, scheme: str | None = None
+        self,
+        method: str,
+        host: str,
+        target: str,
+        scheme: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """Record a request and compute its response (used by the handler).
 
-        ``scheme`` defaults to the one of the port the calling handler thread
-        serves (``"http"`` outside a handler).  With ``https_redirect`` a
-        plain-HTTP request is answered ``301`` and does not count as an
-        attempt at the page (the flaky page still fails on its first HTTPS fetch).
+        ``scheme`` and ``headers`` (the request's) default to those of the
+        request the calling handler thread serves (``"http"`` and none outside
+        a handler).  With ``https_redirect`` a plain-HTTP request is answered
+        ``301`` and does not count as an attempt at the page (the flaky page
+        still fails on its first HTTPS fetch).
         """
         scheme = scheme or str(getattr(_current, "scheme", "http"))
+        if headers is None:
+            headers = getattr(_current, "headers", None)
         host, target = _origin_form(host, target)
         path = target.split("?", 1)[0]
         redirect = self.https_redirect and scheme == "http"
+        record = RequestRecord(method, host, target, scheme, headers)
         with self._lock:
-            self.requests.append(RequestRecord(method, host, target, scheme))
+            self.requests.append(record)
             self.request_times.append((time.monotonic(), target))
             if not redirect:
                 self._attempts[path] += 1
             attempt = self._attempts[path]
+            site = self.site
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        status = 500
         try:
             if self.delay > 0:
                 time.sleep(self.delay)
             if redirect:
+                status = 301
                 return 301, {"Location": f"https://{_hostname(host) or MIRROR_V3}{target}"}, b""
-            return self.site.render(target, attempt)
+            response = site.render(target, attempt, record.headers)
+            status = response[0]
+            return response
         finally:
             with self._lock:
                 self.in_flight -= 1
+                record.status = status
 
 
 def _hostname(host_header: str) -> str:
@@ -293,11 +363,13 @@ def _make_handler(server: MirrorServer, scheme: str = "http") -> type[BaseHTTPRe
         def _answer(self, with_body: bool) -> None:
             host = self.headers.get("Host", "")
             _current.scheme = scheme
+            _current.headers = dict(self.headers.items())
             status, headers, body = server.respond(self.command, host, self.path)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if status != 304:  # a 304 has no body, and no Content-Length of its own
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if with_body:
                 self.wfile.write(body)

@@ -1,4 +1,5 @@
-"""scrapy-redis's dupefilter with the crawler's own fingerprints (scrapy-redis: ``dupefilter.py``)."""
+"""scrapy-redis's dupefilter with the crawler's own fingerprints, one seen-set per round
+(scrapy-redis: ``dupefilter.py``; the rounds: :mod:`crawler.shared.rounds`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 
-from crawler.shared.connection import redis, redis_from_settings, shared_key
+from crawler.rounds import RoundPlan
+from crawler.shared.connection import redis, redis_from_settings
+from crawler.shared.rounds import seen_key
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -29,9 +32,10 @@ class SharedDupeFilter(RFPDupeFilter):
     @classmethod
     def from_spider(cls, spider: Spider) -> SharedDupeFilter:
         settings = spider.settings
+        this_round = RoundPlan.of(spider.crawler).round
         instance = cls(
             redis_from_settings(settings),
-            key=shared_key(settings, spider.name, "dupefilter"),
+            key=seen_key(settings, spider.name, this_round.number if this_round is not None else None),
             debug=settings.getbool("DUPEFILTER_DEBUG"),
         )
         instance.fingerprinter = spider.crawler.request_fingerprinter

@@ -2,7 +2,7 @@
 (scrapy-redis has none: there a request that failed after its retries is in the dupefilter
 for good, and no later run or other worker ever fetches it again).
 
-A single-machine crawl resumes from its store (:mod:`crawler.resume`): what failed transiently
+A single-machine crawl resumes from its store (:mod:`crawler.rounds`): what failed transiently
 is fetched again. A shared crawl keeps its state in Redis, so it keeps these requests there:
 
 * ``PREFIX:retry`` (sorted set): fingerprint -> when it may go back to the queue (Unix time;
@@ -40,6 +40,7 @@ from twisted.python.failure import Failure
 
 from crawler.archive.capture import EXCHANGE
 from crawler.shared.connection import shared_key
+from crawler.shared.rounds import seen_key
 from crawler.store import is_transient
 
 if TYPE_CHECKING:
@@ -82,8 +83,9 @@ redis.call('HDEL', KEYS[4], ARGV[2])
 if redis.call('ZREM', KEYS[2], ARGV[2]) == 1 then redis.call('HDEL', KEYS[3], ARGV[2]) end
 return 0
 """
-# KEYS: retry, retry:requests, queue. ARGV: the due scores from, to; batch size.
-# The queue's score is the request's -priority, as scrapy-redis's PriorityQueue.push gives it.
+# KEYS: retry, retry:requests, queue, the round's seen-set. ARGV: the due scores from, to; batch size.
+# The queue's score is the request's -priority, as scrapy-redis's PriorityQueue.push gives it. The
+# request is seen in this round: a link to it found later in the round does not queue it twice.
 _REQUEUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, fingerprint in ipairs(due) do
@@ -95,6 +97,7 @@ for _, fingerprint in ipairs(due) do
       score = -decoded['priority']
     end
     redis.call('ZADD', KEYS[3], score, request)
+    redis.call('SADD', KEYS[4], fingerprint)
     redis.call('HDEL', KEYS[2], fingerprint)
   end
   redis.call('ZREM', KEYS[1], fingerprint)
@@ -108,7 +111,7 @@ class RetrySet:
     hands it each stored page (:meth:`stored`) and asks it to queue the entries again
     (:meth:`requeue`)."""
 
-    def __init__(self, crawler: Crawler, queue: ClaimingQueue) -> None:
+    def __init__(self, crawler: Crawler, queue: ClaimingQueue, seen: str | None = None) -> None:
         settings = crawler.settings
         if not settings.getbool("SHARED_RETRY_ENABLED"):
             raise NotConfigured  # requests that failed transiently stay failed, as in scrapy-redis
@@ -122,14 +125,15 @@ class RetrySet:
         self.key = shared_key(settings, name, "retry")
         self.requests_key = shared_key(settings, name, "retry:requests")
         self.rounds_key = shared_key(settings, name, "retry:rounds")
+        self.seen_key = seen or seen_key(settings, name, None)  # the round's seen-set (the scheduler's)
         self._keep = self.server.register_script(_KEEP)
         self._forget = self.server.register_script(_FORGET)
         self._requeue = self.server.register_script(_REQUEUE)
         self.waiting_logged = False
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, queue: ClaimingQueue) -> RetrySet:
-        return cls(crawler, queue)
+    def from_crawler(cls, crawler: Crawler, queue: ClaimingQueue, seen: str | None = None) -> RetrySet:
+        return cls(crawler, queue, seen)
 
     # a page was stored
 
@@ -188,7 +192,10 @@ class RetrySet:
         for low, high in spans:
             while True:
                 moved = int(
-                    self._requeue(keys=[self.key, self.requests_key, self.queue.key], args=[low, high, _REQUEUE_BATCH])
+                    self._requeue(
+                        keys=[self.key, self.requests_key, self.queue.key, self.seen_key],
+                        args=[low, high, _REQUEUE_BATCH],
+                    )
                 )
                 total += moved
                 if moved < _REQUEUE_BATCH:

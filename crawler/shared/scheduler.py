@@ -19,10 +19,13 @@ from scrapy.core.scheduler import Scheduler as ScrapyScheduler
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.utils.misc import load_object
 
+from crawler.fingerprint import CanonicalRequestFingerprinter
 from crawler.logmask import mask_secrets
+from crawler.rounds import RoundPlan
 from crawler.shared.connection import REDIS_LOST, REDIS_UNREACHABLE, RedisHealth, redis, redis_from_settings, shared_key
 from crawler.shared.queue import _SEEN_THEN_PUSH
 from crawler.shared.retry import RetrySet
+from crawler.shared.rounds import finish_shared_round
 from crawler.shared.serializer import JsonRequestSerializer
 
 if TYPE_CHECKING:
@@ -93,6 +96,10 @@ class SharedScheduler(RedisScheduler):
             serializer=self.serializer,
         )
         self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        # What this worker's store knows and the round leaves alone (crawler.rounds): not queued
+        # from here. Not put in the shared seen-set: another worker may find the page due.
+        fingerprinter = CanonicalRequestFingerprinter.canonical_fingerprint
+        self.left_alone = {fingerprinter(url).hex() for url in RoundPlan.of(self.crawler).done}
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.worker_prefix = shared_key(settings, spider.name, "worker:")
         self.claims_prefix = shared_key(settings, spider.name, "claims:")
@@ -104,7 +111,7 @@ class SharedScheduler(RedisScheduler):
         self.health = RedisHealth.of(self.crawler)
         self.hand_back_after = 0.0  # no dead-worker hand-back before this (after a Redis outage)
         try:
-            self.retry: RetrySet | None = RetrySet.from_crawler(self.crawler, self.queue)
+            self.retry: RetrySet | None = RetrySet.from_crawler(self.crawler, self.queue, self.df.key)
         except NotConfigured:
             self.retry = None
         new_run = not self._other_workers()
@@ -116,6 +123,7 @@ class SharedScheduler(RedisScheduler):
         self._ticker = asyncio.get_event_loop().create_task(self._tick_forever())
         signals_ = self.crawler.signals
         signals_.connect(self._item_scraped, signal=signals.item_scraped)
+        signals_.connect(self._item_dropped, signal=signals.item_dropped)
         signals_.connect(self._spider_error, signal=signals.spider_error)
         signals_.connect(self._spider_idle, signal=signals.spider_idle)
         logger.info(
@@ -156,6 +164,9 @@ class SharedScheduler(RedisScheduler):
             self.health.answered()
             handed = self.queue.hand_back(self.claims_key)  # a cancelled crawl leaves nothing claimed
             self.server.delete(self.worker_prefix + self.worker)
+            this_round = RoundPlan.of(self.crawler).round
+            if reason == "finished" and this_round is not None:  # closed together: the round is done
+                finish_shared_round(self.server, self.crawler.settings, self.spider.name, this_round.number)
         except redis.RedisError:
             logger.warning(
                 "Redis is unreachable: this worker's claims go back to the queue when its heartbeat "
@@ -169,6 +180,9 @@ class SharedScheduler(RedisScheduler):
 
     def enqueue_request(self, request: Request) -> bool:
         fingerprint = self.df.request_fingerprint(request)
+        if not request.dont_filter and fingerprint in self.left_alone:
+            self.df.log(request, self.spider)
+            return False  # known to this worker's store and not due this round
         if request.dont_filter:
             # A request that comes back (a retry, a re-addressed request) is the queue's again.
             # Others (links to a page this worker has in flight) are filtered and change nothing.
@@ -246,6 +260,15 @@ class SharedScheduler(RedisScheduler):
         # The claim ends in the script that keeps the request to fetch again (or forgets it).
         member = self.claimed.pop(fingerprint, None)
         self.health.call(self.retry.stored(page.get("status"), response, fingerprint), self.claims_key, member)
+
+    def _item_dropped(
+        self, item: Any, response: Any = None, exception: Any = None, spider: Spider | None = None
+    ) -> None:
+        # A 304 is stored, then kept out of the feed (crawler.pipelines.StorePipeline): its claim
+        # ends as a scraped page's does. A page that could not be stored keeps its claim.
+        extra = ItemAdapter(item).get("extra")
+        if isinstance(extra, dict) and extra.get("check"):
+            self._item_scraped(item, response, spider)
 
     def _spider_error(self, failure: Any, response: Response, spider: Spider | None = None) -> None:
         self._release(self.df.request_fingerprint(response.request).encode())

@@ -21,18 +21,20 @@ from twisted.python.failure import Failure
 from crawler.items import LinkKind, Page
 from crawler.links import PageLink, extract_links, follow_address
 from crawler.outage import Postponed
-from crawler.resume import Resume
+from crawler.rounds import PREVIOUS_CAPTURE, RoundPlan
 from crawler.url.normalize import InvalidUrl, normalizer_for
 from crawler.url.plan import MirrorPlan
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+NOT_MODIFIED = 304
 MAX_SAME_PAGE_REDIRECTS = 3
 
 
 class MirrorSpider(scrapy.Spider):
     name = "mirror"
     # The spider sees redirects (to record them) and error pages (to record them).
-    handle_httpstatus_list = [*REDIRECT_CODES, *range(400, 600)]
+    # and the 304 that answers a conditional request.
+    handle_httpstatus_list = [*REDIRECT_CODES, NOT_MODIFIED, *range(400, 600)]
     plan: MirrorPlan  # set by from_crawler: the mirror each site is fetched on
 
     def __init__(self, start_urls: str = "", **kwargs: Any) -> None:
@@ -49,16 +51,22 @@ class MirrorSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        # Scrapy's dupefilter drops what a resumed crawl has done (crawler.scheduler).
+        # The round decides the rest (crawler.rounds); Scrapy's dupefilter drops what it leaves alone.
+        this_round = RoundPlan.of(self.crawler)
+        starts = set()
         for url in self.start_url_list:
             canonical = self.plan.normalizer.normalize(url)
+            starts.add(canonical)
             address = self.plan.fetch_address(canonical)
             assert address is not None  # the plan was made from the start URLs
+            if canonical in this_round.checked:
+                continue  # this interrupted round has checked it already
             self.logger.info("start: %s, fetched at %s", canonical, address)
-            yield self._request(address, canonical)
-        for canonical, depth in Resume.of(self.crawler).frontier:
+            # Every round, known or not; in a shared crawl, once (Redis's seen-set decides).
+            yield self._request(address, canonical, dont_filter=not this_round.shared)
+        for canonical, depth in this_round.to_fetch:
             address = self.plan.fetch_address(canonical)
-            if address is not None:
+            if address is not None and canonical not in starts:
                 yield self._request(address, canonical, depth=depth)
 
     def _request(
@@ -74,13 +82,28 @@ class MirrorSpider(scrapy.Spider):
             meta["depth"] = depth
         if via is not None:
             meta["via"] = via  # the canonical URL of the page that linked it
-        return scrapy.Request(address, callback=self.parse, errback=self.on_error, meta=meta, dont_filter=dont_filter)
+        # A known page is asked for only if it changed: the validators of its last answer.
+        validators = RoundPlan.of(self.crawler).validators.get(canonical)
+        headers = validators.headers() if validators is not None else {}
+        if validators is not None and validators.capture:
+            meta[PREVIOUS_CAPTURE] = validators.capture
+        return scrapy.Request(
+            address,
+            callback=self.parse,
+            errback=self.on_error,
+            meta=meta,
+            headers=headers,
+            dont_filter=dont_filter,
+        )
 
     # -- responses ---------------------------------------------------------------
 
     def parse(self, response: Response) -> Iterator[Page | scrapy.Request]:
         canonical = response.meta.get("canonical") or self.plan.normalizer.normalize(response.url)
         page = self._page(response, canonical)
+        if response.status == NOT_MODIFIED:
+            yield page  # unchanged since the last check: its stored version, links and capture stand
+            return
         if response.status in REDIRECT_CODES:
             yield from self._redirect(response, page)
             return
@@ -110,6 +133,8 @@ class MirrorSpider(scrapy.Spider):
             fetched_at=_now(),
             depth=response.meta.get("depth", 0),
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
         )
 
     def _mirror_of(self, canonical: str) -> str:
@@ -204,6 +229,11 @@ class MirrorSpider(scrapy.Spider):
             depth=request.meta.get("depth", 0),
             error=f"{failure.type.__name__}: {failure.getErrorMessage()}",
         )
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def _now() -> str:

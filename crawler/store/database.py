@@ -1,31 +1,45 @@
-"""The crawl store: pages, links and aliases in one SQLite file.
+"""The crawl store: pages, their versions, links, aliases and rounds in one SQLite file.
 
-Pages are keyed by canonical URL, so a page crawled again updates its row and a
-resumed crawl adds no duplicate. Writes come in batches, one transaction each
-(WAL journal). The schema version is recorded in ``meta`` so that a later
-release can migrate an old store.
+Pages are keyed by canonical URL: ``pages`` holds each page's latest state, so a page
+crawled again updates its row and a resumed crawl adds no duplicate. Every distinct
+version of a page's article is kept in ``versions``, append-only; each run of a crawl is
+a round (``rounds``), and each check of a page in a round is one row of ``checks`` (see
+:meth:`Store.write` for how a fetch is told apart from an edit). Writes come in batches,
+one transaction each (WAL journal). The schema version is recorded in ``meta``; an older
+store is migrated in place, in one transaction, the first time a newer release opens it.
 
 >>> store = Store(":memory:")
->>> store.write([{"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
-...               "mirror": "x.onion", "status": 200, "fetched_at": "2026-01-01T00:00:00+00:00",
-...               "links": [{"url": "https://www.nytimes.com/b.html", "text": "B", "kind": "article"}]}])
+>>> def fetch(title, when, status=200):
+...     return {"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
+...             "mirror": "x.onion", "status": status, "fetched_at": when, "title": title,
+...             "text": "Talks resumed on Monday.",
+...             "links": [{"url": "https://www.nytimes.com/b.html", "text": "B", "kind": "article"}]}
+>>> [check.value for check in store.write([fetch("Talks Resume", "2026-01-01T00:00:00+00:00")])]
+['new']
+>>> [check.value for check in store.write([fetch("Talks  Resume", "2026-01-02T00:00:00+00:00")])]
+['unchanged']
+>>> [check.value for check in store.write([fetch("Talks Collapse", "2026-01-03T00:00:00+00:00")])]
+['changed']
 >>> store.counts()
-{'pages': 1, 'links': 1, 'aliases': 0}
+{'pages': 1, 'links': 1, 'aliases': 0, 'versions': 2, 'rounds': 1}
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from crawler.exceptions import StoreError
 from crawler.items import FOLLOWED_KINDS, LinkKind, Page
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
 APPLICATION = "onion-news-crawler"
 
@@ -49,16 +63,62 @@ _PAGE_COLUMN_TYPES = {
     "html": "TEXT",
     "content_hash": "TEXT",
     "redirect_to": "TEXT",
+    # schema 2
+    "modified": "TEXT",
+    "etag": "TEXT",  # the response's validators, sent back on the next check
+    "last_modified": "TEXT",
+    "capture": "TEXT",  # JSON: the WARC record that holds the page's payload (record_id, uri, date, digest)
 }
 PAGE_COLUMNS = tuple(_PAGE_COLUMN_TYPES)
+# Columns of pages the store keeps itself (not fields of the item): the round of the last check,
+# when the page was last checked (a fetch or a 304), when its article last changed.
+_STORE_COLUMN_TYPES = {"round": "INTEGER", "checked_at": "TEXT", "changed_at": "TEXT"}
+STORE_COLUMNS = tuple(_STORE_COLUMN_TYPES)
+_JSON_COLUMNS = ("authors", "capture")
 _NOT_COLUMNS = {"links", "aliases", "extra"}
 if {f.name for f in fields(Page)} - _NOT_COLUMNS != set(PAGE_COLUMNS):  # pragma: no cover - a developer's slip
     raise RuntimeError("crawler.items.Page and the store's pages columns disagree")
 
+# The article fields a version keeps (besides url, round, time, status and capture).
+VERSION_FIELDS = ("title", "authors", "published", "modified", "section", "language", "text", "content_hash")
+
+_TABLES_2 = """
+CREATE TABLE IF NOT EXISTS rounds (
+    round INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,          -- NULL: running, or interrupted (the next run finishes it)
+    outcome TEXT,              -- 'finished', or why the last run of it stopped
+    runs INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    version INTEGER NOT NULL,  -- 1, 2, ... per url
+    round INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    change TEXT NOT NULL,      -- new, changed, removed, restored
+    title TEXT, authors TEXT, published TEXT, modified TEXT, section TEXT, language TEXT,
+    text TEXT, content_hash TEXT,
+    article_hash TEXT,         -- what tells an edit from noise (article_fingerprint)
+    capture TEXT,
+    UNIQUE (url, version)
+);
+CREATE INDEX IF NOT EXISTS versions_by_round ON versions (round);
+CREATE TABLE IF NOT EXISTS checks (
+    round INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    status INTEGER,
+    outcome TEXT NOT NULL,     -- a Check value
+    PRIMARY KEY (round, url)
+) WITHOUT ROWID;
+"""
+
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
-    {", ".join(f"{name} {kind}" for name, kind in _PAGE_COLUMN_TYPES.items())}
+    {", ".join(f"{name} {kind}" for name, kind in {**_PAGE_COLUMN_TYPES, **_STORE_COLUMN_TYPES}.items())}
 );
 CREATE TABLE IF NOT EXISTS links (
     source TEXT NOT NULL,
@@ -74,11 +134,14 @@ CREATE TABLE IF NOT EXISTS aliases (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url);
+{_TABLES_2}
 """
 
 # A transient failure (no response, a 5xx, 408 or 429: worth another try) never makes a page
 # done, and never overwrites a page that was answered for good (200, 301, 404, 410...).
 TRANSIENT_STATUSES = (408, 429)  # besides no response and every 5xx
+REMOVED_STATUSES = (404, 410)  # a page that answered 200 and now answers these was taken down
+NOT_MODIFIED = 304
 # is_transient in SQL, from the same constant ({t}: the table alias).
 _TRANSIENT = (
     "({t}.status IS NULL OR {t}.status >= 500 OR {t}.status IN (" + ", ".join(map(str, TRANSIENT_STATUSES)) + "))"
@@ -91,10 +154,26 @@ def transient_sql(table: str) -> str:
     return _TRANSIENT.format(t=table)
 
 
+_ALL_COLUMNS = (*PAGE_COLUMNS, *_STORE_COLUMN_TYPES)
 _UPSERT_PAGE = f"""
-INSERT INTO pages ({", ".join(PAGE_COLUMNS)}) VALUES ({", ".join("?" * len(PAGE_COLUMNS))})
-ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}
+INSERT INTO pages ({", ".join(_ALL_COLUMNS)}) VALUES ({", ".join("?" * len(_ALL_COLUMNS))})
+ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])},
+    round = excluded.round, checked_at = excluded.checked_at,
+    changed_at = COALESCE(excluded.changed_at, pages.changed_at)
 WHERE {_FINAL.format(t="excluded")} OR {_TRANSIENT.format(t="pages")}
+"""
+_INSERT_VERSION = f"""
+INSERT INTO versions (
+    url, version, round, fetched_at, status, change, {", ".join(VERSION_FIELDS)}, article_hash, capture
+)
+VALUES ({", ".join("?" * (8 + len(VERSION_FIELDS)))})
+"""
+# A check recorded for good is never replaced by a transient failure in the same round.
+_RECORD_CHECK = """
+INSERT INTO checks (round, url, checked_at, status, outcome) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (round, url) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status,
+    outcome = excluded.outcome
+WHERE excluded.outcome != 'failed' OR checks.outcome = 'failed'
 """
 
 
@@ -107,16 +186,117 @@ def is_transient(status: int | None) -> bool:
     return status is None or status >= 500 or status in TRANSIENT_STATUSES
 
 
+class Check(StrEnum):
+    """What one check of a page in a round found (``checks.outcome``)."""
+
+    NEW = "new"  # the first version of the page's article
+    CHANGED = "changed"  # a new version: the article (title, text, authors, dates) changed
+    UNCHANGED = "unchanged"  # fetched again, the same article (noise in the bytes aside)
+    NOT_MODIFIED = "not-modified"  # the mirror answered 304 to a conditional request
+    REMOVED = "removed"  # answered 200 before, 404 or 410 now: a version of its own
+    RESTORED = "restored"  # answered again after it was removed: a new version
+    EXTRACTION_FAILED = "extraction-failed"  # empty or far shorter than the last version: not a version
+    RECORDED = "recorded"  # an answer with no article (a redirect, a 404 never answered 200, a PDF)
+    FAILED = "failed"  # a transient failure: checked again later
+
+    @property
+    def is_version(self) -> bool:
+        return self in (Check.NEW, Check.CHANGED, Check.REMOVED, Check.RESTORED)
+
+
+def article_fingerprint(page: Mapping[str, Any]) -> str:
+    """What tells an edit from noise: the extracted article (title, text, authors, published
+    and modified dates), whitespace normalised, hashed. Ads, nonces and timestamps in the
+    markup change the bytes of every fetch, not this.
+
+    >>> a = {"title": "Talks  Resume", "text": "One.\\n\\nTwo.", "authors": ["Ann Lee"]}
+    >>> article_fingerprint(a) == article_fingerprint({**a, "text": " One. Two. "})
+    True
+    >>> article_fingerprint(a) == article_fingerprint({**a, "title": "Talks Collapse"})
+    False
+    """
+    parts = [
+        _squeeze(page.get("title")),
+        _squeeze(page.get("text")),
+        "\x1e".join(_squeeze(name) for name in page.get("authors") or ()),
+        page.get("published") or "",
+        page.get("modified") or "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _squeeze(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _has_article(page: Mapping[str, Any]) -> bool:
+    return bool(_squeeze(page.get("title")) or _squeeze(page.get("text")))
+
+
+def _fingerprint_of_columns(
+    title: str | None, text: str | None, authors: str | None, published: str | None, modified: str | None
+) -> str:
+    """:func:`article_fingerprint` of a pages row (SQL function of the migration)."""
+    names = json.loads(authors or "[]")
+    return article_fingerprint(
+        {"title": title, "text": text, "authors": names, "published": published, "modified": modified}
+    )
+
+
+def _json(value: Any, column: str) -> str | None:
+    """A JSON column's text: ``authors`` is always a list, ``capture`` NULL when absent."""
+    if column == "authors":
+        return json.dumps(value or [])
+    return json.dumps(value, sort_keys=True) if value else None
+
+
 def store_path(settings: Any) -> str:
     """The store a crawl or a command uses: the ``STORE_PATH`` setting."""
     return settings.get("STORE_PATH") or DEFAULT_PATH
 
 
-class Store:
-    """An open store. Use as a context manager, or call :meth:`close`."""
+def utc_now() -> str:
+    """This instant as the store writes times: ISO 8601, UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+
+@dataclass(frozen=True)
+class Round:
+    """One run of a crawl over the store (or several runs, when one was interrupted)."""
+
+    number: int
+    started_at: str
+    continued: bool  # True: an interrupted round taken up again
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    """What a round needs of a stored page to decide whether to check it again."""
+
+    url: str
+    status: int | None
+    depth: int
+    checked_at: str | None
+    changed_at: str | None
+    published: str | None
+    modified: str | None
+    etag: str | None
+    last_modified: str | None
+    capture: str | None  # JSON
+    versions: int
+
+
+class Store:
+    """An open store. Use as a context manager, or call :meth:`close`.
+
+    ``min_text_ratio``: a fetch whose text is shorter than this share of the last version's
+    is an extraction that failed (a truncated page, a paywall, a layout the extractor
+    misses), not an edit: it is recorded as a check, and the last good version stands.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, min_text_ratio: float = 0.5) -> None:
         self.path = str(path)
+        self.min_text_ratio = min_text_ratio
         if not create and self.path != ":memory:" and not Path(self.path).is_file():
             raise StoreError(f"{self.path}: no such store (run a crawl first, or set STORE_PATH)")
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -164,35 +344,193 @@ class Store:
             raise StoreError(
                 f"{self.path}: store schema {version} is newer than this release understands ({SCHEMA_VERSION})"
             )
-        # Migrations from older schema versions go here, one step per version.
+        if version < 2:
+            self._migrate_to_2()
         self.db.execute("CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url)")
+
+    def _migrate_to_2(self) -> None:
+        """Schema 1 to 2, in one transaction: the new columns and tables; the crawl so far
+        becomes round 1 (finished: whatever it left unfetched, round 2 fetches as new), and
+        each answered page's article its version 1."""
+        self.db.create_function("article_fingerprint", 5, _fingerprint_of_columns, deterministic=True)
+        added = {**{c: _PAGE_COLUMN_TYPES[c] for c in ("modified", "etag", "last_modified", "capture")}}
+        added.update(_STORE_COLUMN_TYPES)
+        with self._transaction():
+            for column, kind in added.items():
+                self.db.execute(f"ALTER TABLE pages ADD COLUMN {column} {kind}")
+            for statement in _TABLES_2.split(";"):  # not executescript: it would commit the transaction
+                if statement.strip():
+                    self.db.execute(statement)
+            first, last = self.db.execute("SELECT MIN(fetched_at), MAX(fetched_at) FROM pages").fetchone()
+            if first is not None:
+                self.db.execute(
+                    "INSERT INTO rounds (round, started_at, finished_at, outcome) VALUES (1, ?, ?, 'migrated')",
+                    (first, last),
+                )
+                self.db.execute("UPDATE pages SET round = 1, checked_at = fetched_at, changed_at = fetched_at")
+                self.db.execute(
+                    f"""INSERT INTO versions (url, version, round, fetched_at, status, change,
+                        {", ".join(VERSION_FIELDS)}, article_hash)
+                    SELECT url, 1, 1, fetched_at, status, 'new', {", ".join(VERSION_FIELDS)},
+                        article_fingerprint(title, text, authors, published, modified)
+                    FROM pages WHERE status BETWEEN 200 AND 299
+                        AND (TRIM(COALESCE(title, '')) != '' OR TRIM(COALESCE(text, '')) != '')"""
+                )
+                self.db.execute(
+                    f"""INSERT INTO checks (round, url, checked_at, status, outcome)
+                    SELECT 1, url, fetched_at, status,
+                        CASE WHEN EXISTS (SELECT 1 FROM versions v WHERE v.url = p.url) THEN 'new'
+                             WHEN {_TRANSIENT.format(t="p")} THEN 'failed' ELSE 'recorded' END
+                    FROM pages p"""
+                )
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
+    # -- rounds ------------------------------------------------------------------
+
+    def last_round(self) -> tuple[int, str, str | None, str | None] | None:
+        """``(round, started_at, finished_at, outcome)`` of the newest round, or None."""
+        return self.db.execute(
+            "SELECT round, started_at, finished_at, outcome FROM rounds ORDER BY round DESC LIMIT 1"
+        ).fetchone()
+
+    def begin_round(self, now: str | None = None, *, new: bool | None = None, number: int | None = None) -> Round:
+        """The round a run works on: the last one again when it was interrupted (``new``
+        None or False), else a new one (``new`` None or True; True always starts one).
+        ``number``: the round a shared crawl is on (:mod:`crawler.shared.rounds`), taken up
+        or begun here with that number."""
+        now = now or utc_now()
+        with self._transaction():
+            if number is not None:
+                return self._join_round(number, now)
+            last = self.last_round()
+            if last is not None and (new is False or (new is None and last[2] is None)):
+                self.db.execute("UPDATE rounds SET runs = runs + 1, outcome = NULL WHERE round = ?", (last[0],))
+                return Round(last[0], last[1], continued=True)
+            number = (last[0] if last else 0) + 1
+            self.db.execute("INSERT INTO rounds (round, started_at) VALUES (?, ?)", (number, now))
+            return Round(number, now, continued=False)
+
+    def _join_round(self, number: int, now: str) -> Round:
+        known = self.db.execute("SELECT started_at FROM rounds WHERE round = ?", (number,)).fetchone()
+        if known is not None:
+            self.db.execute("UPDATE rounds SET runs = runs + 1, outcome = NULL WHERE round = ?", (number,))
+            return Round(number, known[0], continued=True)
+        self.db.execute("INSERT INTO rounds (round, started_at) VALUES (?, ?)", (number, now))
+        return Round(number, now, continued=False)
+
+    def end_round(self, number: int, outcome: str, now: str | None = None) -> None:
+        """Record how a run of round ``number`` ended; ``"finished"`` closes the round."""
+        finished = (now or utc_now()) if outcome == "finished" else None
+        with self._transaction():
+            self.db.execute(
+                "UPDATE rounds SET finished_at = ?, outcome = ? WHERE round = ?", (finished, outcome, number)
+            )
+
+    def _current_round(self) -> int:
+        last = self.last_round()
+        return last[0] if last is not None else self.begin_round().number
+
     # -- writes ------------------------------------------------------------------
 
-    def write(self, pages: Iterable[Mapping[str, Any]]) -> None:
-        """Write a batch of page items (with their links and aliases) in one transaction."""
-        with self._transaction():
-            for page in pages:
-                self._write_page(page)
+    def write(self, pages: Iterable[Mapping[str, Any]], round: int | None = None) -> list[Check]:
+        """Write a batch of page items (with their links and aliases) in one transaction,
+        as checks of round ``round`` (default: the newest round); returns what each check found.
 
-    def _write_page(self, page: Mapping[str, Any]) -> None:
-        row = [page.get(column) for column in PAGE_COLUMNS]
-        row[PAGE_COLUMNS.index("authors")] = json.dumps(page.get("authors") or [])
-        row[PAGE_COLUMNS.index("depth")] = page.get("depth") or 0
-        cursor = self.db.execute(_UPSERT_PAGE, row)
-        if cursor.rowcount == 0:
-            return  # a failed refetch of a page we already have
+        A transient failure never replaces an answer; a 304 only records the check; an
+        answer with an article is compared with the page's last version (see
+        :func:`article_fingerprint`): a changed article is a new version, the same one is
+        not, and an empty or far shorter one is a failed extraction that changes nothing.
+        """
+        pages = list(pages)
+        number = round if round is not None else self._current_round()
+        with self._transaction():
+            return [self._write_page(page, number) for page in pages]
+
+    def _write_page(self, page: Mapping[str, Any], number: int) -> Check:
+        url, status, when = page["url"], page.get("status"), page["fetched_at"]
+        outcome = self._judge(page)
+        if outcome in (Check.NOT_MODIFIED, Check.EXTRACTION_FAILED):
+            self.db.execute("UPDATE pages SET checked_at = ?, round = ? WHERE url = ?", (when, number, url))
+        else:
+            known = self.db.execute("SELECT 1 FROM pages WHERE url = ?", (url,)).fetchone() is not None
+            changed_at = when if outcome.is_version or not known else None
+            row = [page.get(column) for column in PAGE_COLUMNS] + [number, when, changed_at]
+            for column in _JSON_COLUMNS:
+                row[PAGE_COLUMNS.index(column)] = _json(page.get(column), column)
+            row[PAGE_COLUMNS.index("depth")] = page.get("depth") or 0
+            if self.db.execute(_UPSERT_PAGE, row).rowcount:
+                self._write_links(page)
+            if outcome.is_version:
+                self._add_version(page, number, outcome)
+        self.db.execute(_RECORD_CHECK, (number, url, when, status, outcome.value))
+        return outcome
+
+    def _judge(self, page: Mapping[str, Any]) -> Check:
+        status = page.get("status")
+        if status == NOT_MODIFIED:
+            return Check.NOT_MODIFIED
+        if is_transient(status):
+            return Check.FAILED
+        last = self.db.execute(
+            "SELECT change, article_hash, LENGTH(text) FROM versions WHERE url = ? ORDER BY version DESC LIMIT 1",
+            (page["url"],),
+        ).fetchone()
+        answered = status is not None and 200 <= status < 300
+        if answered and last is not None and last[0] == Check.REMOVED:
+            return Check.RESTORED if _has_article(page) else Check.RECORDED
+        if answered and _has_article(page):
+            if last is None:
+                return Check.NEW
+            if article_fingerprint(page) == last[1]:
+                return Check.UNCHANGED
+            if len(_squeeze(page.get("text"))) < self.min_text_ratio * (last[2] or 0):
+                return Check.EXTRACTION_FAILED
+            return Check.CHANGED
+        if answered and last is not None:
+            return Check.EXTRACTION_FAILED  # nothing extracted from a page that had an article
+        if status in REMOVED_STATUSES and last is not None and last[0] != Check.REMOVED:
+            return Check.REMOVED
+        return Check.RECORDED
+
+    def _add_version(self, page: Mapping[str, Any], number: int, change: Check) -> None:
+        (latest,) = self.db.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE url = ?", (page["url"],))
+        removed = change == Check.REMOVED
+        article = [None if removed else page.get(name) for name in VERSION_FIELDS]
+        article[VERSION_FIELDS.index("authors")] = None if removed else _json(page.get("authors"), "authors")
+        self.db.execute(
+            _INSERT_VERSION,
+            [
+                page["url"],
+                latest[0] + 1,
+                number,
+                page["fetched_at"],
+                page.get("status"),
+                change.value,
+                *article,
+                None if removed else article_fingerprint(page),
+                _json(page.get("capture"), "capture"),
+            ],
+        )
+
+    def _write_links(self, page: Mapping[str, Any]) -> None:
         url = page["url"]
-        self.db.execute("DELETE FROM links WHERE source = ?", (url,))
+        links = {(link["url"], link["kind"], link.get("text") or "") for link in page.get("links") or ()}
+        stored = set(self.db.execute("SELECT target, kind, text FROM links WHERE source = ?", (url,)))
+        # A page checked again mostly links where it linked before: only what changed is written.
         self.db.executemany(
-            "INSERT OR IGNORE INTO links (source, target, kind, text) VALUES (?, ?, ?, ?)",
-            [(url, link["url"], link["kind"], link.get("text") or "") for link in page.get("links") or ()],
+            "DELETE FROM links WHERE source = ? AND target = ? AND kind = ? AND text = ?",
+            [(url, *link) for link in stored - links],
         )
         self.db.executemany(
-            "INSERT OR REPLACE INTO aliases (alias, url, reason) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO links (source, target, kind, text) VALUES (?, ?, ?, ?)",
+            [(url, *link) for link in links - stored],
+        )
+        self.db.executemany(
+            "INSERT INTO aliases (alias, url, reason) VALUES (?, ?, ?) ON CONFLICT (alias) DO UPDATE SET "
+            "url = excluded.url, reason = excluded.reason WHERE (url, reason) IS NOT (excluded.url, excluded.reason)",
             [(alias, url, "canonical") for alias in page.get("aliases") or ()],
         )
         if page.get("redirect_to"):
@@ -206,7 +544,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         return {
             table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("pages", "links", "aliases")
+            for table in ("pages", "links", "aliases", "versions", "rounds")
         }
 
     def pages(self) -> Iterator[dict[str, Any]]:
@@ -215,6 +553,7 @@ class Store:
         for row in cursor:
             page = dict(zip(PAGE_COLUMNS, row, strict=True))
             page["authors"] = json.loads(page["authors"] or "[]")
+            page["capture"] = json.loads(page["capture"]) if page["capture"] else None
             page["links"] = self._links_of(page["url"])
             page["aliases"] = [
                 a
@@ -239,6 +578,28 @@ class Store:
             "SELECT url, fetched_at, COALESCE(title, ''), COALESCE(text, '') FROM pages "
             "WHERE status BETWEEN 200 AND 299 ORDER BY url"
         )
+
+    def known_pages(self) -> Iterator[KnownPage]:
+        """Every stored page as a round plans with it (see :class:`KnownPage`), streamed."""
+        cursor = self.db.execute(
+            """SELECT p.url, p.status, p.depth, p.checked_at, p.changed_at, p.published, p.modified,
+                      p.etag, p.last_modified, p.capture, COALESCE(v.versions, 0)
+               FROM pages p LEFT JOIN (SELECT url, MAX(version) AS versions FROM versions GROUP BY url) v
+               ON v.url = p.url"""
+        )
+        for row in cursor:
+            yield KnownPage(*row)
+
+    def checked_in_round(self, number: int) -> set[str]:
+        """The URLs round ``number`` has checked for good (a transient failure is no check)."""
+        return {
+            url
+            for (url,) in self.db.execute("SELECT url FROM checks WHERE round = ? AND outcome != 'failed'", (number,))
+        }
+
+    def aliases(self) -> set[str]:
+        """Every alias (a URL that is another page: a redirect source, a corrected canonical)."""
+        return {alias for (alias,) in self.db.execute("SELECT alias FROM aliases")}
 
     def done_urls(self) -> set[str]:
         """Canonical URLs answered for good (see :func:`is_transient`), and their aliases."""

@@ -35,7 +35,7 @@ redirecting URL is a node of its own, with a ``redirect`` edge to its target.
 >>> import json, tempfile, networkx as nx
 >>> from crawler.store import Store
 >>> store = Store(":memory:")
->>> store.write([{"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
+>>> _ = store.write([{"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
 ...               "mirror": "x.onion", "status": 200, "fetched_at": "2026-01-01T00:00:00+00:00",
 ...               "title": "A", "links": [{"url": "https://www.nytimes.com/b.html", "text": t, "kind": "article"}
 ...                                       for t in ("B", "more")]}])
@@ -529,6 +529,16 @@ def _viewer_graph(query: _Query) -> ViewerGraph:
             "links_by_kind": summary.links_by_kind,
             "first_fetched": summary.first_fetched,
             "last_fetched": summary.last_fetched,
+            "rounds": summary.rounds,
+            "last_round": None
+            if summary.last_round is None
+            else {
+                "number": summary.last_round.number,
+                "started_at": summary.last_round.started_at,
+                "finished": summary.last_round.finished_at is not None,
+                "changed": summary.last_round.changed,
+                "new": summary.last_round.checks.get("new", 0),
+            },
         },
         options=dict(query.options),
         store=Path(query.store_path).name,

@@ -20,6 +20,15 @@ as the winning page row: never a union of the links of two fetches. Aliases are 
 union of the inputs' aliases; an alias that two inputs map to different URLs keeps the
 smaller ``(url, reason)``.
 
+Versions are the union of the inputs' versions of each URL, in the order they were
+fetched: a version that two inputs hold (the same URL, time, change and article) is kept
+once, a version whose article is the one just before it is no new version, and each
+URL's versions are numbered again from 1 (the first is ``new``, an edit ``changed``, a
+404 or 410 after an answer ``removed``, an answer after that ``restored``). A 404 or 410
+that one worker met for a page another worker had fetched is that page's removal. Rounds are
+the union by number (a round is finished when every input finished it); a check of a
+URL in a round recorded for good beats a transient failure, then the later one wins.
+
 The output is created when missing, and may be a store that earlier merges (or a crawl)
 wrote: it takes part like one more input, so merging the same inputs again, or an input
 that is already merged in, changes nothing. Each input is merged in one transaction.
@@ -33,15 +42,15 @@ that is already merged in, changes nothing. Each input is merged in one transact
 >>> A, B, C = (f"https://www.nytimes.com/{name}.html" for name in "abc")
 >>> folder = Path(tempfile.mkdtemp())
 >>> with Store(folder / "worker1.sqlite3") as one, Store(folder / "worker2.sqlite3") as two:
-...     one.write([item(A, "2026-01-01T00:00:00+00:00", "A, first", B, C)])
-...     two.write([item(A, "2026-01-02T00:00:00+00:00", "A, again", B), item(B, "2026-01-02T00:00:00+00:00", "B")])
+...     _ = one.write([item(A, "2026-01-01T00:00:00+00:00", "A, first", B, C)])
+...     _ = two.write([item(A, "2026-01-02T00:00:00+00:00", "A, again", B), item(B, "2026-01-02T00:00:00+00:00", "B")])
 >>> merge_stores(folder / "crawl.sqlite3", [folder / "worker1.sqlite3", folder / "worker2.sqlite3"])
-MergeStats(pages=2, links=1, aliases=0, conflicts=1, stores=2)
+MergeStats(pages=2, links=1, aliases=0, conflicts=1, stores=2, versions=3, rounds=1)
 >>> with Store(folder / "crawl.sqlite3") as merged:
 ...     [(page["title"], len(page["links"])) for page in merged.pages()]
 [('A, again', 1), ('B', 0)]
 >>> merge_stores(folder / "crawl.sqlite3", [folder / "worker2.sqlite3", folder / "worker1.sqlite3"])
-MergeStats(pages=2, links=1, aliases=0, conflicts=1, stores=2)
+MergeStats(pages=2, links=1, aliases=0, conflicts=1, stores=2, versions=3, rounds=1)
 >>> import shutil; shutil.rmtree(folder)
 """
 
@@ -54,7 +63,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.exceptions import ExportError
-from crawler.store.database import PAGE_COLUMNS, Store, StoreError, transient_sql
+from crawler.store.database import (
+    PAGE_COLUMNS,
+    REMOVED_STATUSES,
+    STORE_COLUMNS,
+    Check,
+    Store,
+    StoreError,
+    transient_sql,
+)
 
 __all__ = ["MergeStats", "merge_stores", "page_order_key"]
 
@@ -68,6 +85,8 @@ class MergeStats:
     aliases: int
     conflicts: int
     stores: int
+    versions: int
+    rounds: int
 
 
 # Columns of the total order after the first five criteria (see the module docstring).
@@ -98,7 +117,7 @@ def page_order_key(table: str) -> str:
     return f"({', '.join(parts)})"
 
 
-_COLUMNS = ", ".join(PAGE_COLUMNS)
+_COLUMNS = ", ".join((*PAGE_COLUMNS, *STORE_COLUMNS))
 _SAME_ROW = " AND ".join(f"s.{c} IS m.{c}" for c in PAGE_COLUMNS)
 
 _SQL_SETUP = """
@@ -127,7 +146,52 @@ SELECT source FROM (SELECT * FROM main_links EXCEPT SELECT * FROM src_links)
 _SQL_UPSERT_PAGES = f"""
 INSERT INTO main.pages ({_COLUMNS})
 SELECT {_COLUMNS} FROM src.pages WHERE url IN (SELECT url FROM temp.merge_winners)
-ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])}
+ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in (*PAGE_COLUMNS[1:], *STORE_COLUMNS))}
+"""
+
+_VERSION_COLUMNS = (
+    "url, round, fetched_at, status, change, title, authors, published, modified, section, language, text, "
+    "content_hash, article_hash, capture"
+)
+# Versions the output lacks, numbered -id for now (numbered again from 1 per URL after).
+_SQL_UNION_VERSIONS = f"""
+INSERT INTO main.versions (version, {_VERSION_COLUMNS})
+SELECT -s.id - 1000000000, {", ".join("s." + c.strip() for c in _VERSION_COLUMNS.split(","))} FROM src.versions s
+WHERE NOT EXISTS (SELECT 1 FROM main.versions m WHERE m.url = s.url AND m.fetched_at = s.fetched_at
+                  AND m.change = s.change AND m.article_hash IS s.article_hash)
+"""
+
+# A worker that finds a page gone which another worker had fetched (a 404 or 410 in its store,
+# no version of its own): the merged page answered before, so this is its removal.
+_SQL_REMOVALS = f"""
+INSERT INTO main.versions (version, url, round, fetched_at, status, change)
+SELECT -p.rowid - 2000000000, p.url, COALESCE(p.round, 0), p.fetched_at, p.status, '{Check.REMOVED.value}'
+FROM main.pages p
+WHERE p.status IN ({", ".join(map(str, REMOVED_STATUSES))})
+  AND (SELECT v.change FROM main.versions v WHERE v.url = p.url ORDER BY v.fetched_at DESC, v.version DESC LIMIT 1)
+      != '{Check.REMOVED.value}'
+  AND (SELECT MAX(v.fetched_at) FROM main.versions v WHERE v.url = p.url) < p.fetched_at
+"""
+
+_SQL_UNION_ROUNDS = """
+INSERT INTO main.rounds (round, started_at, finished_at, outcome, runs)
+SELECT round, started_at, finished_at, outcome, runs FROM src.rounds WHERE true
+ON CONFLICT (round) DO UPDATE SET
+    started_at = MIN(rounds.started_at, excluded.started_at),
+    finished_at = CASE WHEN rounds.finished_at IS NULL OR excluded.finished_at IS NULL THEN NULL
+                       ELSE MAX(rounds.finished_at, excluded.finished_at) END,
+    outcome = CASE WHEN rounds.finished_at IS NOT NULL AND excluded.finished_at IS NOT NULL THEN 'finished'
+                   ELSE COALESCE(CASE WHEN rounds.finished_at IS NULL THEN rounds.outcome END, excluded.outcome) END,
+    runs = rounds.runs + excluded.runs
+"""
+
+_SQL_UNION_CHECKS = """
+INSERT INTO main.checks (round, url, checked_at, status, outcome)
+SELECT round, url, checked_at, status, outcome FROM src.checks WHERE true
+ON CONFLICT (round, url) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status,
+    outcome = excluded.outcome
+WHERE ((excluded.outcome != 'failed'), excluded.checked_at, excluded.outcome)
+    > ((checks.outcome != 'failed'), checks.checked_at, checks.outcome)
 """
 
 _SQL_REPLACE_LINKS = """
@@ -176,7 +240,9 @@ def merge_stores(output: str | Path, inputs: Sequence[str | Path]) -> MergeStats
         conflicts = db.execute("SELECT COUNT(*) FROM temp.merge_seen WHERE inputs > 1").fetchone()[0]
         db.executescript("DROP TABLE temp.merge_seen; DROP TABLE temp.merge_winners;")
         counts = store.counts()
-    return MergeStats(counts["pages"], counts["links"], counts["aliases"], conflicts, len(paths))
+    return MergeStats(
+        counts["pages"], counts["links"], counts["aliases"], conflicts, len(paths), counts["versions"], counts["rounds"]
+    )
 
 
 def _merge_one(db: sqlite3.Connection, path: str) -> None:
@@ -195,6 +261,11 @@ def _merge_one(db: sqlite3.Connection, path: str) -> None:
                 db.execute(statement)
         db.execute(_SQL_UNION_ALIASES)
         db.execute(_SQL_COUNT_SEEN)
+        db.execute(_SQL_UNION_ROUNDS)
+        db.execute(_SQL_UNION_CHECKS)
+        db.execute(_SQL_UNION_VERSIONS)
+        db.execute(_SQL_REMOVALS)
+        _renumber_versions(db)
         db.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot merge this store ({exc})") from None
@@ -202,6 +273,42 @@ def _merge_one(db: sqlite3.Connection, path: str) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         db.execute("DETACH DATABASE src")
+
+
+def _renumber_versions(db: sqlite3.Connection) -> None:
+    """Each URL that gained versions: its versions in the order they were fetched, one
+    version per distinct article (removals and returns kept), numbered from 1."""
+    urls = [url for (url,) in db.execute("SELECT DISTINCT url FROM main.versions WHERE version < 0")]
+    for url in urls:
+        rows = db.execute(
+            "SELECT id, change, article_hash FROM main.versions WHERE url = ? "
+            "ORDER BY fetched_at, version > 0 DESC, id",
+            (url,),
+        ).fetchall()
+        kept: list[tuple[int, str]] = []
+        previous: tuple[bool, str | None] | None = None
+        for row_id, change, article_hash in rows:
+            removed = change == Check.REMOVED
+            state = (removed, None if removed else article_hash)
+            if state == previous:
+                db.execute("DELETE FROM main.versions WHERE id = ?", (row_id,))
+                continue
+            if removed:
+                label = Check.REMOVED if previous is not None else None
+            elif previous is None:
+                label = Check.NEW
+            else:
+                label = Check.RESTORED if previous[0] else Check.CHANGED
+            if label is None:  # a removal with no answer before it, in any input: not a version
+                db.execute("DELETE FROM main.versions WHERE id = ?", (row_id,))
+                continue
+            previous = state
+            kept.append((row_id, label.value))
+        db.executemany("UPDATE main.versions SET version = -id - 1 WHERE id = ?", [(i,) for i, _ in kept])
+        db.executemany(
+            "UPDATE main.versions SET version = ?, change = ? WHERE id = ?",
+            [(n, label, row_id) for n, (row_id, label) in enumerate(kept, start=1)],
+        )
 
 
 def _links(db: sqlite3.Connection, schema: str, url: str) -> list[tuple[str, str, str]]:

@@ -1,5 +1,6 @@
 """What a crawl found: pages, unique articles, duplicates collapsed, links by kind,
-the most linked-to articles. Shown at the end of every crawl and by ``scrapy summary``."""
+the most linked-to articles, the rounds and what the last one found. Shown at the end
+of every crawl and by ``scrapy summary``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,26 @@ class Summary:
     aliases_by_reason: dict[str, int] = field(default_factory=dict)  # "canonical", "redirect"
     first_fetched: str | None = None  # fetched_at of the first and the last page stored (ISO 8601)
     last_fetched: str | None = None
+    rounds: int = 0  # runs of the crawl over the store (crawler.rounds)
+    last_round: LastRound | None = None
+    versions: int = 0  # distinct versions of all articles (a page first fetched is one)
+
+
+@dataclass
+class LastRound:
+    """The newest round: when it started and finished (None: running or interrupted), and
+    what its checks found (``checks`` by outcome: new, changed, not-modified...)."""
+
+    number: int
+    started_at: str
+    finished_at: str | None
+    outcome: str | None
+    checks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        """Pages with a new version in this round: edited, removed or back."""
+        return sum(self.checks.get(outcome, 0) for outcome in ("changed", "removed", "restored"))
 
 
 def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 10) -> Summary:
@@ -57,7 +78,22 @@ def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 1
         aliases_by_reason=dict(db.execute("SELECT reason, COUNT(*) FROM aliases GROUP BY reason ORDER BY reason")),
         first_fetched=first_fetched,
         last_fetched=last_fetched,
+        rounds=db.execute("SELECT COUNT(*) FROM rounds").fetchone()[0],
+        last_round=_last_round(store),
+        versions=db.execute("SELECT COUNT(*) FROM versions").fetchone()[0],
     )
+
+
+def _last_round(store: Store) -> LastRound | None:
+    last = store.last_round()
+    if last is None:
+        return None
+    checks = dict(
+        store.db.execute(
+            "SELECT outcome, COUNT(*) FROM checks WHERE round = ? GROUP BY outcome ORDER BY outcome", (last[0],)
+        )
+    )
+    return LastRound(*last, checks=checks)
 
 
 def format_summary(summary: Summary) -> str:
@@ -70,6 +106,13 @@ def format_summary(summary: Summary) -> str:
         lines.append(f"duplicates collapsed:  {summary.duplicate_requests} requests for already-seen URLs")
     if summary.parameters_stripped is not None:
         lines.append(f"parameters stripped:   {summary.parameters_stripped} (tracking parameters in links)")
+    last = summary.last_round
+    if last is not None:
+        state = f"finished {last.finished_at}" if last.finished_at else f"interrupted ({last.outcome or 'killed'})"
+        found = ", ".join(f"{outcome} {count}" for outcome, count in last.checks.items()) or "no check yet"
+        lines.append(f"rounds:                {summary.rounds}; round {last.number} started {last.started_at}, {state}")
+        lines.append(f"last round's checks:   {last.changed} changed; {found}")
+        lines.append(f"versions:              {summary.versions} (every distinct version of every article)")
     kinds = ", ".join(f"{kind} {count}" for kind, count in summary.links_by_kind.items())
     lines.append(f"links by kind:         {kinds or 'none'}")
     if summary.most_linked:

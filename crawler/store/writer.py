@@ -8,7 +8,7 @@ each committed at once; a burst shares a transaction, which keeps the write rate
 large batches (see ``bench/bench_store.py``).
 
 >>> import asyncio
->>> from crawler.store.database import Store
+>>> from crawler.store.database import Check, Store
 >>> writer = StoreWriter(Store(":memory:"), batch_size=100).start()
 >>> async def store_one():
 ...     await writer.write({"url": "https://www.nytimes.com/a.html", "fetched_url": "http://x.onion/a.html",
@@ -28,7 +28,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from crawler.store.database import Store
+from crawler.store.database import Check, Store
 
 __all__ = ["StoreWriter"]
 
@@ -40,8 +40,9 @@ _STOP = object()
 class StoreWriter:
     """Writes pages to ``store`` from a thread of its own; :meth:`write` awaits the commit."""
 
-    def __init__(self, store: Store, batch_size: int) -> None:
+    def __init__(self, store: Store, batch_size: int, round: int | None = None) -> None:
         self.store = store
+        self.round = round  # the round whose checks the pages are (None: the store's newest)
         self.batch_size = max(1, batch_size)
         self.written = 0
         self.transactions = 0
@@ -52,12 +53,12 @@ class StoreWriter:
         self._thread.start()
         return self
 
-    async def write(self, page: Mapping[str, Any]) -> None:
-        """Store ``page``; returns once it is committed (raises what the write raised)."""
+    async def write(self, page: Mapping[str, Any]) -> Check:
+        """Store ``page``; returns what the check found once it is committed (raises what the write raised)."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[Check] = loop.create_future()
         self._queue.put((page, loop, done))
-        await done
+        return await done
 
     def stop(self) -> None:
         """Commit what is waiting, then stop the thread."""
@@ -80,22 +81,24 @@ class StoreWriter:
             if stopping:
                 return
 
-    def _commit(self, pages: list[tuple[Mapping[str, Any], asyncio.AbstractEventLoop, asyncio.Future[None]]]) -> None:
+    def _commit(self, pages: list[tuple[Mapping[str, Any], asyncio.AbstractEventLoop, asyncio.Future[Check]]]) -> None:
         error: Exception | None = None
+        outcomes: list[Check | None] = [None] * len(pages)
         try:
-            self.store.write([page for page, _, _ in pages])
+            outcomes = list(self.store.write([page for page, _, _ in pages], round=self.round))
             self.written += len(pages)
             self.transactions += 1
         except Exception as exc:  # noqa: BLE001 - handed to every page's writer
             error = exc
-        for _, loop, done in pages:
-            loop.call_soon_threadsafe(_settle, done, error)
+        for (_, loop, done), outcome in zip(pages, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, done, outcome, error)
 
 
-def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+def _settle(done: asyncio.Future[Check], outcome: Check | None, error: Exception | None) -> None:
     if done.done():
         return
     if error is None:
-        done.set_result(None)
+        assert outcome is not None
+        done.set_result(outcome)
     else:
         done.set_exception(error)

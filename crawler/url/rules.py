@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import tldextract
+from parsel import Selector
 
 from crawler.exceptions import RuleError
+from crawler.schedule import Schedule, ScheduleError
 from crawler.url.onion import InvalidOnionAddress, onion_version
 
 __all__ = [
@@ -120,10 +122,21 @@ class Site:
     tracking: ParamRule
     article_patterns: tuple[re.Pattern[str], ...]
     path: str
+    hub_patterns: tuple[re.Pattern[str], ...] = ()
+    schedule: Schedule | None = None  # [recrawl] schedule; None: RECRAWL_SCHEDULE
+    updated_selector: str | None = None  # [articles] updated_selector: the page's "Updated" line
 
     def is_article_path(self, path: str) -> bool:
         """True when a canonical URL path is an article page of this site."""
         return any(p.search(path) for p in self.article_patterns)
+
+    def is_hub_path(self, path: str) -> bool:
+        """True when a canonical URL path is a hub (the home page, a section): fetched again
+        in every round, since new articles appear there. ``[recrawl] hubs`` names them; by
+        default every page that is not an article is a hub."""
+        if self.hub_patterns:
+            return any(p.search(path) for p in self.hub_patterns)
+        return not self.is_article_path(path)
 
 
 @dataclass(frozen=True)
@@ -239,7 +252,7 @@ def _index_domains(sites: Iterable[Site]) -> dict[str, Site]:
 
 _GLOBAL_KEYS = {"tracking": dict, "sources": list}
 _TABLE_LISTS = {"mirrors"}  # lists of tables; every other list holds strings
-_SITE_KEYS = {"site": dict, "mirrors": list, "tracking": dict, "articles": dict}
+_SITE_KEYS = {"site": dict, "mirrors": list, "tracking": dict, "articles": dict, "recrawl": dict}
 _SITE_TABLE_KEYS = {"name": str, "domains": list, "scheme": str, "source": str}
 _MIRROR_KEYS = {"onion": str, "domain": str, "note": str, "source": str}
 _TRACKING_KEYS = {
@@ -252,7 +265,8 @@ _TRACKING_KEYS = {
     "sources": list,
     "note": str,
 }
-_ARTICLE_KEYS = {"patterns": list, "note": str}
+_ARTICLE_KEYS = {"patterns": list, "note": str, "updated_selector": str}
+_RECRAWL_KEYS = {"hubs": list, "schedule": list, "note": str}
 
 
 def _check_table(
@@ -347,6 +361,8 @@ def _parse_site(path: Path, data: dict[str, Any]) -> Site:
     )
     articles = data["articles"]
     _check_table(path, "articles.", articles, _ARTICLE_KEYS, required=["patterns"])
+    recrawl = data.get("recrawl", {})
+    _check_table(path, "recrawl.", recrawl, _RECRAWL_KEYS)
     return Site(
         key=path.stem,
         name=table["name"],
@@ -356,7 +372,29 @@ def _parse_site(path: Path, data: dict[str, Any]) -> Site:
         tracking=_parse_tracking(path, data["tracking"]),
         article_patterns=tuple(_compile(path, "articles.patterns", p) for p in articles["patterns"]),
         path=str(path),
+        hub_patterns=tuple(_compile(path, "recrawl.hubs", p) for p in recrawl.get("hubs", [])),
+        schedule=_schedule(path, recrawl),
+        updated_selector=_selector(path, articles.get("updated_selector")),
     )
+
+
+def _schedule(path: Path, recrawl: Mapping[str, Any]) -> Schedule | None:
+    if "schedule" not in recrawl:
+        return None
+    try:
+        return Schedule.parse(recrawl["schedule"])
+    except ScheduleError as exc:
+        raise RuleError(path, "recrawl.schedule", str(exc)) from None
+
+
+def _selector(path: Path, selector: str | None) -> str | None:
+    if selector is None:
+        return None
+    try:
+        Selector(text="<html></html>").css(selector)
+    except Exception as exc:  # noqa: BLE001 - cssselect's errors have no common base worth naming
+        raise RuleError(path, "articles.updated_selector", f"not a CSS selector: {exc}") from None
+    return selector
 
 
 def _parse_mirror(path: Path, index: int, entry: Any, site_key: str, domains: tuple[str, ...]) -> Mirror:

@@ -136,6 +136,12 @@
       var from = s.first_fetched.slice(0, 16).replace("T", " "), to = s.last_fetched.slice(0, 16).replace("T", " ");
       parts.push("crawled " + (from === to ? from : from + " – " + to) + " UTC");
     }
+    if (s.last_round) {
+      var r = s.last_round;
+      parts.push(plural(s.rounds, "round") + "; round " + fmt(r.number) + (r.finished ? "" : " (interrupted)") +
+        " started " + r.started_at.slice(0, 16).replace("T", " ") + " UTC: " + fmt(r.changed) + " changed, " +
+        fmt(r.new) + " new");
+    }
     $("summary").textContent = parts.join(" · ");
     if (data.cut) {
       $("cut").hidden = false;
