@@ -391,7 +391,7 @@ def test_a_large_graph_in_chromium(tmp_path, chromium, large):
               let drawing = true;  // the labels' state before the move, then at every frame of it
               requestAnimationFrame(function tick(ts) { frames.push(ts); transforms.add(canvas.style.transform);
                 labels.add(r.getCanvases().labels.style.opacity); if (drawing) requestAnimationFrame(tick); });
-              c.animate({ratio: c.ratio / 2, x: c.x + 0.05}, {duration: 800}).then(() => { drawing = false;
+              c.animate({ratio: c.ratio / 2, x: c.x + 0.05}, {duration: 2000}).then(() => { drawing = false;
                 requestAnimationFrame(() => requestAnimationFrame(() => done({frames: frames.length,
                   moving: viewer.moves.frames, transforms: [...transforms].filter(t => t).length,
                   labels: [...labels].sort(), after: canvas.style.transform,

@@ -215,7 +215,7 @@ def resolve_site(name: str | Site, rules: Rules | None = None) -> Site:
     >>> resolve_site("example.org")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    crawler.exceptions.ExportError: unknown site 'example.org' (the rules know bbc, dw, ..., or a host of theirs)
+    crawler.exceptions.ExportError: unknown site 'example.org' (the rules know ..., or a host of theirs)
     """
     if isinstance(name, Site):
         return name

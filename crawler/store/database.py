@@ -79,6 +79,8 @@ _NOT_COLUMNS = {"links", "aliases", "extra"}
 if {f.name for f in fields(Page)} - _NOT_COLUMNS != set(PAGE_COLUMNS):  # pragma: no cover - a developer's slip
     raise RuntimeError("crawler.items.Page and the store's pages columns disagree")
 
+_FOLLOWED = frozenset(kind.value for kind in FOLLOWED_KINDS)
+
 # The article fields a version keeps (besides url, round, time, status and capture).
 VERSION_FIELDS = ("title", "authors", "published", "modified", "section", "language", "text", "content_hash")
 
@@ -105,6 +107,10 @@ CREATE TABLE IF NOT EXISTS versions (
     UNIQUE (url, version)
 );
 CREATE INDEX IF NOT EXISTS versions_by_round ON versions (round);
+CREATE TABLE IF NOT EXISTS wanted (
+    url TEXT PRIMARY KEY,      -- a followed link's target that no page answers for good yet
+    depth INTEGER NOT NULL     -- its shallowest source's depth + 1
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checks (
     round INTEGER NOT NULL,
     url TEXT NOT NULL,
@@ -346,6 +352,8 @@ class Store:
             )
         if version < 2:
             self._migrate_to_2()
+        elif "wanted" not in tables:  # a schema-2 store written before the table came
+            self.rebuild_wanted()
         self.db.execute("CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url)")
 
     def _migrate_to_2(self) -> None:
@@ -383,6 +391,7 @@ class Store:
                              WHEN {_TRANSIENT.format(t="p")} THEN 'failed' ELSE 'recorded' END
                     FROM pages p"""
                 )
+            self._fill_wanted()
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _transaction(self) -> _Transaction:
@@ -463,6 +472,8 @@ class Store:
             row[PAGE_COLUMNS.index("depth")] = page.get("depth") or 0
             if self.db.execute(_UPSERT_PAGE, row).rowcount:
                 self._write_links(page)
+                if not is_transient(status):
+                    self.db.execute("DELETE FROM wanted WHERE url = ?", (url,))  # answered for good
             if outcome.is_version:
                 self._add_version(page, number, outcome)
         self.db.execute(_RECORD_CHECK, (number, url, when, status, outcome.value))
@@ -524,9 +535,20 @@ class Store:
             "DELETE FROM links WHERE source = ? AND target = ? AND kind = ? AND text = ?",
             [(url, *link) for link in stored - links],
         )
+        added = links - stored
         self.db.executemany(
             "INSERT OR IGNORE INTO links (source, target, kind, text) VALUES (?, ?, ?, ?)",
-            [(url, *link) for link in links - stored],
+            [(url, *link) for link in added],
+        )
+        depth = (page.get("depth") or 0) + 1
+        self.db.executemany(
+            f"""INSERT INTO wanted (url, depth) SELECT ?1, ?2
+            WHERE NOT EXISTS (SELECT 1 FROM pages q WHERE q.url = ?1 AND {_FINAL.format(t="q")})
+            ON CONFLICT (url) DO UPDATE SET depth = MIN(depth, excluded.depth)""",
+            # A transient failure's links (rare: a 5xx page) are not followed, as the spider does not.
+            [(target, depth) for target in {t for t, kind, _ in added if kind in _FOLLOWED}]
+            if not is_transient(page.get("status"))
+            else [],
         )
         self.db.executemany(
             "INSERT INTO aliases (alias, url, reason) VALUES (?, ?, ?) ON CONFLICT (alias) DO UPDATE SET "
@@ -607,26 +629,44 @@ class Store:
         urls |= {alias for (alias,) in self.db.execute("SELECT alias FROM aliases")}
         return urls
 
-    def frontier(self, kinds: tuple[str, ...] = FOLLOWED_KINDS) -> list[tuple[str, int]]:
+    def frontier(self) -> list[tuple[str, int]]:
         """What a crawl still has to fetch, with the depth to fetch it at: pages whose last
-        fetch failed transiently, and link targets of ``kinds`` that no page answers for good
-        (at their shallowest source's depth + 1)."""
-        marks = ", ".join("?" * len(kinds))
+        fetch failed transiently, and targets of followed links (``FOLLOWED_KINDS``) that no
+        page answers for good, at their shallowest source's depth + 1. Kept up to date with
+        every write (the ``wanted`` table), so a round over a large store does not join its
+        links with its pages to find them."""
         return list(
             self.db.execute(
                 f"""
             SELECT url, MIN(depth) FROM (
-                SELECT l.target AS url, p.depth + 1 AS depth FROM links l JOIN pages p ON p.url = l.source
-                WHERE l.kind IN ({marks}) AND {_FINAL.format(t="p")}
+                SELECT w.url, w.depth FROM wanted w
                 UNION ALL
                 SELECT p.url, p.depth FROM pages p WHERE {_TRANSIENT.format(t="p")}
             ) AS wanted
-            WHERE NOT EXISTS (SELECT 1 FROM pages q WHERE q.url = wanted.url AND {_FINAL.format(t="q")})
-              AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = wanted.url)
+            WHERE NOT EXISTS (SELECT 1 FROM aliases a WHERE a.alias = wanted.url)
             GROUP BY url ORDER BY url
-            """,
-                kinds,
+            """
             )
+        )
+
+    def rebuild_wanted(self) -> None:
+        """Fill ``wanted`` from the links and pages (a migrated or merged store): one pass."""
+        with self._transaction():
+            self._fill_wanted()
+
+    def _fill_wanted(self) -> None:
+        marks = ", ".join("?" * len(FOLLOWED_KINDS))
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS wanted (url TEXT PRIMARY KEY, depth INTEGER NOT NULL) WITHOUT ROWID"
+        )
+        self.db.execute("DELETE FROM wanted")
+        self.db.execute(
+            f"""INSERT INTO wanted (url, depth)
+            SELECT l.target, MIN(p.depth) + 1 FROM links l JOIN pages p ON p.url = l.source
+            WHERE l.kind IN ({marks}) AND {_FINAL.format(t="p")}
+              AND NOT EXISTS (SELECT 1 FROM pages q WHERE q.url = l.target AND {_FINAL.format(t="q")})
+            GROUP BY l.target""",
+            [kind.value for kind in FOLLOWED_KINDS],
         )
 
 

@@ -237,6 +237,7 @@ def merge_stores(output: str | Path, inputs: Sequence[str | Path]) -> MergeStats
         db.executescript(_SQL_SETUP)
         for path in paths:
             _merge_one(db, path)
+        store.rebuild_wanted()  # what is left to fetch, from the merged links and pages
         conflicts = db.execute("SELECT COUNT(*) FROM temp.merge_seen WHERE inputs > 1").fetchone()[0]
         db.executescript("DROP TABLE temp.merge_seen; DROP TABLE temp.merge_winners;")
         counts = store.counts()
