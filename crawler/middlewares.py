@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.exceptions import CrawlerError, InvalidUrl
-from crawler.proxy import StreamIsolation, proxy_url_from_settings
+from crawler.proxy import StreamIsolation, proxy_url_from_settings, stream_isolation
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -55,7 +55,9 @@ class StayOnMirrorMiddleware:
 
 class OnionProxyMiddleware:
     """Sets ``request.meta["proxy"]`` to ONION_PROXY on every request, always, with the
-    crawl's own SOCKS credentials (``ONION_PROXY_ISOLATION``, see :class:`StreamIsolation`)."""
+    crawl's own SOCKS credentials (``ONION_PROXY_ISOLATION``, see :class:`StreamIsolation`),
+    unless the start-up check (:class:`~crawler.extensions.ProxyCheck`) found that the proxy
+    takes none."""
 
     def __init__(self, crawler: Crawler, proxy_url: str, isolation: StreamIsolation | None) -> None:
         self.crawler = crawler
@@ -64,9 +66,8 @@ class OnionProxyMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> OnionProxyMiddleware:
-        proxy_url = proxy_url_from_settings(crawler.settings)
-        isolation = StreamIsolation(proxy_url, crawler.settings.get("ONION_PROXY_ISOLATION")) if proxy_url else None
-        return cls(crawler, proxy_url, isolation)
+        # The crawl's one StreamIsolation: the start-up check drops its credentials if the proxy takes none.
+        return cls(crawler, proxy_url_from_settings(crawler.settings), stream_isolation(crawler))
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if self.isolation is None:

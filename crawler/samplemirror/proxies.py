@@ -4,7 +4,9 @@
   requests and ``CONNECT``), the kind Privoxy or Tor's ``HTTPTunnelPort``
   offers.
 * :class:`RecordingSocks5Server` -- a SOCKS5 server (RFC 1928, with the
-  RFC 1929 username/password method Tor uses for stream isolation).
+  RFC 1929 username/password method Tor uses for stream isolation); it can
+  also stand in for proxies that take no credentials (microsocks, ``ssh -D``)
+  or refuse every greeting (``methods``, ``refusal``).
 
 Whatever host a client asks for, an allowed one is connected to the
 ``upstream`` address (the mirror server); anything else is refused the way
@@ -30,9 +32,9 @@ import socket
 import ssl
 import struct
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from ._endpoint import Endpoint
 from .outage import PRIVOXY_FAILURE_PAGE, Outage
@@ -507,13 +509,43 @@ class RecordingSocks5Server(_RecordingService):
     The upstream is chosen by the port asked for (see :meth:`for_server`), so
     ``socks5h://`` clients fetching ``https://<onion>/`` tunnel TLS to a TLS server.
 
-    Offers method 0x02 (username/password, any credentials accepted) when the
-    client does, else 0x00.  ``as_name`` is True for ATYP 0x03 domain names
-    (unless the "name" is itself an IP literal), False for 0x01/0x04.
-    Disallowed hosts get reply 0x04 (host unreachable).
+    ``methods``: the SOCKS5 methods it takes, in its order of preference. The default,
+    ``(USER_PASS, NO_AUTH)``, is Tor's: username/password (any credentials accepted)
+    whenever the client offers it, else no authentication. ``(NO_AUTH,)`` is a proxy
+    that takes no credentials (microsocks, OpenSSH's ``ssh -D``); ``()`` takes nothing.
+    ``refusal``: what it does when the client offers none of them: ``"reply"`` answers
+    0xFF, no acceptable methods (microsocks), ``"hang_up"`` closes the connection without
+    a word (``ssh -D``). ``refuse_credentials``: it chooses username/password, then
+    refuses every username and password.
+
+    Every greeting's offered methods are recorded in :attr:`greetings`.
+    ``as_name`` is True for ATYP 0x03 domain names (unless the "name" is itself
+    an IP literal), False for 0x01/0x04. Disallowed hosts get reply 0x04 (host unreachable).
     """
 
     scheme = "socks5h"
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        *args: Any,
+        methods: Sequence[int] = (USER_PASS, NO_AUTH),
+        refusal: Literal["reply", "hang_up"] = "reply",
+        refuse_credentials: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(upstream, *args, **kwargs)
+        self.methods = tuple(methods)
+        self.refusal = refusal
+        self.refuse_credentials = refuse_credentials
+        self.greetings: list[bytes] = []
+        """The methods each client offered in its greeting, in order, one entry per connection."""
+
+    def reset(self) -> None:
+        """Forget the recorded requests and greetings."""
+        super().reset()
+        with self._lock:
+            self.greetings.clear()
 
     def handle(self, conn: socket.socket) -> None:
         """Serve one SOCKS5 session."""
@@ -546,22 +578,29 @@ class RecordingSocks5Server(_RecordingService):
         ver, nmethods = _recv_exact(conn, 2)
         if ver != SOCKS_VERSION:
             return False
-        methods = _recv_exact(conn, nmethods)
-        if USER_PASS in methods:
-            conn.sendall(bytes([SOCKS_VERSION, USER_PASS]))
+        offered = _recv_exact(conn, nmethods)
+        with self._lock:
+            self.greetings.append(offered)
+        chosen = next((method for method in self.methods if method in offered), None)
+        if chosen is None:
+            if self.refusal == "reply":
+                conn.sendall(bytes([SOCKS_VERSION, NO_ACCEPTABLE]))
+            return False  # the connection is closed on return
+        conn.sendall(bytes([SOCKS_VERSION, chosen]))
+        if chosen == USER_PASS:
             return self._user_pass(conn)
-        if NO_AUTH in methods:
-            conn.sendall(bytes([SOCKS_VERSION, NO_AUTH]))
-            return None
-        conn.sendall(bytes([SOCKS_VERSION, NO_ACCEPTABLE]))
-        return False
+        return None
 
-    def _user_pass(self, conn: socket.socket) -> str:
-        """RFC 1929 sub-negotiation; every credential is accepted."""
+    def _user_pass(self, conn: socket.socket) -> str | bool:
+        """RFC 1929 sub-negotiation; every credential is accepted (all refused with
+        ``refuse_credentials``: False)."""
         _ver, ulen = _recv_exact(conn, 2)
         username = _recv_exact(conn, ulen).decode("utf-8", "replace")
         (plen,) = _recv_exact(conn, 1)
         _recv_exact(conn, plen)
+        if self.refuse_credentials:
+            conn.sendall(b"\x01\x01")
+            return False
         conn.sendall(b"\x01\x00")
         return username
 
