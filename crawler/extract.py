@@ -269,7 +269,10 @@ def parse_date_text(text: str | None) -> str | None:
     first, second = readings
     if (first.year, first.month, first.day) != (second.year, second.month, second.day):
         return None  # the text lacks the year, the month or the day
-    return _isoformat(first, with_time=first.hour == second.hour)
+    try:
+        return _isoformat(first, with_time=first.hour == second.hour)
+    except ValueError:  # dateutil reads "-30" as a zone 30 hours off, which datetime refuses
+        return None
 
 
 def _zone(name: str | None, offset: int | None) -> tzinfo | int | None:

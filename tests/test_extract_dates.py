@@ -534,6 +534,7 @@ DATE_WORDS = st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join)
 @example("2019-11-18T17:56:52.999999999Z")
 @example("9999-12-31T23:59:59-23:59")
 @example("Updated Dec. 31, 9999, 11:59 p.m. ET")
+@example("010100:00-30")  # dateutil reads a zone 30 hours off: no date, no exception
 def test_the_normalizers_never_raise_and_give_iso_8601(text):
     for normalizer in (normalize_date, parse_date_text):
         value = normalizer(text)
