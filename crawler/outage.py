@@ -21,6 +21,12 @@ message and the finish reason ``mirror_unreachable``; the requests that waited r
 :class:`Postponed` and are not recorded. A resumed crawl fetches
 them (see :mod:`crawler.rounds`).
 
+A mirror that has not answered once since the crawl started (no HTTP response of any
+status, robots.txt and probes included) is not a flap: it is more likely gone, or
+moved. It gets ``MIRROR_START_PATIENCE`` instead, and the message that stops the crawl
+says what Tor said, how to check the site's mirrors (``scrapy mirrors --check --site
+NAME``), and which other mirrors of the site the rules know, as start URLs to try.
+
 ``Retry-After`` on a 429 or 503 from the mirror pauses its requests for that long
 (capped at ``RETRY_AFTER_MAX``) before RetryMiddleware's retry goes out.
 """
@@ -35,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -42,13 +49,16 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.exceptions import CrawlerError
 from crawler.tor import Unreachable, proxy_refusal, unreachable_reason
+from crawler.url.normalize import normalizer_for
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-__all__ = ["MirrorOutageMiddleware", "Postponed"]
+    from crawler.url.rules import Mirror, Site
+
+__all__ = ["MirrorOutageMiddleware", "Postponed", "other_mirrors"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +81,8 @@ class MirrorState:
     """What the crawl knows of one mirror host's reachability."""
 
     origin: str  # scheme://host[:port], where probes go
+    host: str = ""  # the host name, lower case
+    answered: bool = False  # any HTTP response from the mirror itself, of any status, since the crawl started
     down_since: float | None = None  # time.monotonic() of the outage's start
     down_since_wall: datetime | None = None
     reason: Unreachable | None = None
@@ -92,6 +104,7 @@ class MirrorOutageMiddleware:
             raise NotConfigured("MIRROR_OUTAGE_ENABLED is off: Scrapy's RetryMiddleware alone")
         self.crawler = crawler
         self.patience = settings.getfloat("MIRROR_PATIENCE")
+        self.start_patience = settings.getfloat("MIRROR_START_PATIENCE")
         self.probe_delay = settings.getfloat("MIRROR_PROBE_DELAY")
         self.probe_max_delay = settings.getfloat("MIRROR_PROBE_MAX_DELAY")
         self.probe_timeout = settings.getfloat("MIRROR_PROBE_TIMEOUT")
@@ -119,6 +132,7 @@ class MirrorOutageMiddleware:
         if refusal is not None:
             requeued = await self._no_answer(state, request, refusal)
             return requeued if requeued is not None else response
+        state.answered = True  # the mirror's own answer (a 404 or 503 too): its onion service is up
         if response.status in _RETRY_AFTER_STATUSES:
             self._honour_retry_after(state, response)
         return response
@@ -141,7 +155,7 @@ class MirrorOutageMiddleware:
         key = (parts.hostname or "").lower()
         state = self.mirrors.get(key)
         if state is None:
-            state = self.mirrors[key] = MirrorState(origin)
+            state = self.mirrors[key] = MirrorState(origin, key)
         else:
             state.origin = origin  # the mirror may have moved us to https
         return state
@@ -162,6 +176,12 @@ class MirrorOutageMiddleware:
             raise Postponed(f"{request.url}: not fetched, {state.origin} is unreachable")
         self.crawler.stats.inc_value("mirror/requests_waiting_for_mirror")
         return request.replace(dont_filter=True)
+
+    def _patience(self, state: MirrorState) -> tuple[float, str]:
+        """How long ``state``'s mirror may stay unreachable, and the setting that says so."""
+        if state.answered:
+            return self.patience, "MIRROR_PATIENCE"
+        return self.start_patience, "MIRROR_START_PATIENCE"
 
     def _honour_retry_after(self, state: MirrorState, response: Response) -> None:
         delay = _retry_after_seconds((response.headers.get(b"Retry-After") or b"").decode("latin-1"))
@@ -234,21 +254,27 @@ class MirrorOutageMiddleware:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # noqa: BLE001 - any failure of the probe means "no answer"
             return unreachable_reason(exc) or Unreachable(f"{type(exc).__name__}: {exc}")
-        return proxy_refusal(response)
+        refusal = proxy_refusal(response)
+        if refusal is None:
+            state.answered = True
+        return refusal
 
     def _mark_down(self, state: MirrorState, reason: Unreachable) -> None:
         state.down_since, state.down_since_wall, state.reason = time.monotonic(), datetime.now(UTC), reason
         state.reopened.clear()
         self.crawler.stats.inc_value("mirror/outages")
+        patience, setting = self._patience(state)
         logger.warning(
             "Mirror %s is unreachable since %s: %s. Its requests wait (none is recorded as failed); "
-            "probing it in %.0f s, then with backoff up to %.0f s; the crawl stops after MIRROR_PATIENCE=%.0f s.",
+            "probing it in %.0f s, then with backoff up to %.0f s; the crawl stops after %s=%.0f s%s.",
             state.origin,
             _clock(state.down_since_wall),
             reason.reason,
             self.probe_delay,
             self.probe_max_delay,
-            self.patience,
+            setting,
+            patience,
+            "" if state.answered else " (it has not answered once since the crawl started)",
         )
         state.watcher = asyncio.ensure_future(self._watch(state))
 
@@ -256,7 +282,8 @@ class MirrorOutageMiddleware:
         delay = self.probe_delay
         assert state.down_since is not None and state.reason is not None
         while not state.gave_up:
-            left = self.patience - (time.monotonic() - state.down_since)
+            patience, _ = self._patience(state)  # a response that came in meanwhile makes it MIRROR_PATIENCE
+            left = patience - (time.monotonic() - state.down_since)
             await self._sleep_unless_closing(min(delay, max(left, 0.0)))
             if self._engine_closing():
                 return
@@ -267,7 +294,7 @@ class MirrorOutageMiddleware:
             if verdict.permanent:
                 self._give_up(state, verdict)
                 return
-            if time.monotonic() - state.down_since >= self.patience:
+            if time.monotonic() - state.down_since >= self._patience(state)[0]:
                 self._give_up(state, state.reason)
                 return
             delay = min(delay * 2, self.probe_max_delay)
@@ -292,20 +319,83 @@ class MirrorOutageMiddleware:
         state.reopened.set()  # the waiters give up at once
         since = state.down_since_wall or datetime.now(UTC)
         waited = time.monotonic() - state.down_since if state.down_since is not None else 0.0
-        why = "no wait can help" if reason.permanent else f"unreachable for {waited:.0f} s (MIRROR_PATIENCE)"
-        how = "run the same command again once it answers: it finishes this round, fetching only what is missing"
-        logger.error(
-            "Stopping the crawl: mirror %s is %s, since %s: %s. Nothing that waited for it was recorded as "
-            "failed. To continue, %s.",
-            state.origin,
-            why,
-            _clock(since),
-            reason.reason,
-            how,
-        )
+        _, setting = self._patience(state)
         stats = self.crawler.stats
+        if state.answered:
+            why = "no wait can help" if reason.permanent else f"unreachable for {waited:.0f} s ({setting})"
+            how = "run the same command again once it answers: it finishes this round, fetching only what is missing"
+            logger.error(
+                "Stopping the crawl: mirror %s is %s, since %s: %s. Nothing that waited for it was recorded as "
+                "failed. To continue, %s.",
+                state.origin,
+                why,
+                _clock(since),
+                reason.reason,
+                how,
+            )
+        else:  # not a flap: the mirror is gone, or moved; say what to try
+            stats.set_value("mirror/never_answered", state.origin)
+            if reason.permanent:
+                how_long = ", and no wait can help"
+            else:
+                how_long = f": unreachable since {_clock(since)}, {waited:.0f} s ({setting})"
+            logger.error(
+                "Stopping the crawl: mirror %s has not answered once since the crawl started%s. %s%s. %s "
+                "Nothing that waited for it was recorded as failed; to continue once it answers, run the same "
+                "command again.",
+                state.origin,
+                how_long,
+                "Tor says: " if reason.socks_code is not None else "",
+                reason.reason,
+                self._what_to_try(state),
+            )
         stats.set_value("mirror/unreachable", f"{state.origin}: {reason.reason}")
         asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=MIRROR_UNREACHABLE))
+
+    def _what_to_try(self, state: MirrorState) -> str:
+        """What to do about a mirror that never answered: check the site's mirrors, try another."""
+        mirror, site, starts = other_mirrors(state.origin, self.crawler.settings.get("RULES_DIR"))
+        if mirror is None or site is None:
+            return (
+                f"{state.host} is no mirror the rules know: is the address right? "
+                "`scrapy mirrors --check` checks the mirrors they know."
+            )
+        down_since = getattr(mirror, "down_since", "")  # the rules' note of public checks, where they have one
+        known = f"The rules say public checks have not reached it since {down_since}. " if down_since else ""
+        check = f"{known}Check the mirrors of {site.name} with `scrapy mirrors --check --site {site.key}`"
+        if not starts:
+            return f"{check}; the rules ({site.path}) know no other current mirror of it."
+        others = " or ".join(f"-a start_urls={url}" for url in starts)
+        return f"{check}, or start from another of its mirrors: {others}."
+
+
+def other_mirrors(origin: str, rules_dir: str | None = None) -> tuple[Mirror | None, Site | None, list[str]]:
+    """The mirror at ``origin`` (``scheme://host``), its site, and the home page of the same
+    host on each of the site's other current mirrors, as start URLs; (None, None, []) if the
+    rules do not know the mirror. Retired mirrors (every v2 onion address: Tor disabled v2
+    onion services in 2021) are left out.
+
+    >>> mirror, site, starts = other_mirrors("https://www.bbcnewsd73hkzno2ini43t4gblxvycyac5aw4gnv7t2rccijh7745uqd.onion")
+    >>> site.key, starts
+    ('bbc', ['https://www.bbcweb3hytmzhn5d532owbu6oqadra5z3ar726vq5kgwwn6aucdccrad.onion/'])
+    """
+    try:
+        normalizer = normalizer_for(rules_dir)
+        mirror = normalizer.mirror_for_host(urlsplit(origin).hostname or "")
+        if mirror is None:
+            return None, None, []
+        site = normalizer.rules.site(mirror.site)
+        starts: list[str] = []
+        for other in site.mirrors:
+            if other.onion == mirror.onion or other.version < 3 or getattr(other, "retired", False):
+                continue
+            address = normalizer.fetch_url(f"{origin}/", other)  # in the scheme the other mirror serves
+            if address is not None and address not in starts:
+                starts.append(address)
+    except (CrawlerError, ValueError, KeyError):  # rules the spider loaded already: not expected
+        logger.debug("No other mirrors for %s", origin, exc_info=True)
+        return None, None, []
+    return mirror, site, starts
 
 
 def _retry_after_seconds(value: str) -> float | None:

@@ -73,6 +73,9 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # -- an unreachable mirror (crawler/outage.py) ----------------------------------------
 MIRROR_OUTAGE_ENABLED = True  # off: every failure goes to Scrapy's RetryMiddleware alone
 MIRROR_PATIENCE = 900.0  # seconds a mirror may stay unreachable before the crawl stops
+# ...if it has answered once in this crawl (any HTTP response, robots.txt included); one that has not
+# (gone, or moved) gets this many, then the stop message names the site's other mirrors to try.
+MIRROR_START_PATIENCE = 120.0
 MIRROR_PROBE_DELAY = 3.0  # first probe of an unreachable mirror after this, then doubling...
 MIRROR_PROBE_MAX_DELAY = 60.0  # ...up to this
 MIRROR_PROBE_TIMEOUT = 60.0  # a probe (GET /robots.txt) that takes longer is no answer

@@ -175,12 +175,14 @@ class Normalizer:
         host = urlsplit(canonical_url).hostname or ""
         return self.rules.site_for_host(host)
 
-    def fetch_url(self, url: str, mirror: Mirror | str, scheme: str = "https") -> str | None:
+    def fetch_url(self, url: str, mirror: Mirror | str, scheme: str | None = None) -> str | None:
         """The address at which ``url`` is fetched on ``mirror``, or None.
 
         ``url`` is normalized first, so a mirror URL, a canonical URL or one with
         tracking parameters all give the same address. None means the URL is not
         served by that mirror (another site, or a host the mirror does not map).
+        ``scheme`` defaults to the mirror's own (``scheme`` in its rule: https, or
+        http for a mirror that serves plain HTTP only).
         """
         if isinstance(mirror, str):
             found = self.rules.mirror_for_label(mirror.lower().removesuffix(".onion"))
@@ -189,16 +191,12 @@ class Normalizer:
             mirror = found
         canonical = self.normalize(url)
         parts = urlsplit(canonical)
-        host = parts.hostname or ""
-        if host == mirror.domain:
-            onion_host = mirror.host
-        elif host.endswith("." + mirror.domain):
-            onion_host = host[: -len(mirror.domain)] + mirror.host
-        else:
+        onion_host = mirror.onion_host(parts.hostname or "")
+        if onion_host is None:
             return None
         port = f":{parts.port}" if parts.port else ""
         query = f"?{parts.query}" if parts.query else ""
-        return f"{scheme}://{onion_host}{port}{parts.path}{query}"
+        return f"{scheme or mirror.scheme}://{onion_host}{port}{parts.path}{query}"
 
     # -- the steps -------------------------------------------------------------
 
@@ -323,7 +321,7 @@ class Normalizer:
         mirror = self.rules.mirror_for_label(label)
         if mirror is None:
             return host, port
-        mapped = f"{sub}.{mirror.domain}" if sub else mirror.domain
+        mapped = mirror.canonical_host(sub)
         rule = f"{mirror.site}.toml mirrors {mirror.host}: {mirror.note}".rstrip(": ")
         _note(log, "host", f"{host} -> {mapped}", rule)
         if port is not None:
@@ -696,6 +694,7 @@ def explain_url(url: str, base: str | None = None, *, rules: Rules | None = None
     return _normalizer(rules).explain(url, base)
 
 
-def fetch_url(url: str, mirror: Mirror | str, scheme: str = "https", *, rules: Rules | None = None) -> str | None:
-    """The address of ``url`` on ``mirror`` (an onion label or Mirror), or None."""
+def fetch_url(url: str, mirror: Mirror | str, scheme: str | None = None, *, rules: Rules | None = None) -> str | None:
+    """The address of ``url`` on ``mirror`` (an onion label or Mirror), or None; ``scheme``
+    defaults to the mirror's own."""
     return _normalizer(rules).fetch_url(url, mirror, scheme)

@@ -43,8 +43,10 @@ class Rewriter:
 
     def __init__(self, normalizer: Normalizer | None = None) -> None:
         self.normalizer = normalizer or default_normalizer()
-        # Exact known mirror labels (lower case) -> the canonical domain they stand for.
+        # Exact known mirror labels (lower case) -> the canonical domain they stand for, and
+        # the canonical host of the bare onion where that is another (``bare_host``).
         self._domains = {m.onion: m.domain for m in self.normalizer.rules.mirrors}
+        self._bare_hosts = {m.onion: m.bare_host for m in self.normalizer.rules.mirrors if m.bare_host}
         # The same URL text recurs across a site's pages (navigation, related links).
         self._memo: dict[str, str] = {}
 
@@ -141,6 +143,8 @@ class Rewriter:
                     continue
                 if start and text[start - 1] in _LABEL_CHARS and not text.endswith(_ESCAPED_SLASHES, 0, start):
                     continue
+                if self._bare_hosts and not (start and text[start - 1] == "."):  # the bare onion
+                    domain = self._bare_hosts.get(label.lower(), domain)
                 last = end + 6  # after ".onion"
                 edits.append((start, last, domain))
                 break

@@ -12,6 +12,43 @@ the file, the key and the problem.
 'The New York Times'
 >>> rules.site_for_host("nytimes.com.evil.example") is None
 True
+
+A ``[[mirrors]]`` entry says which onion serves which canonical domain, and how far
+that is known and usable:
+
+``onion``, ``domain`` (required)
+    The onion label (v2 or v3, its v3 checksum checked) and the canonical domain it
+    serves: ``<sub>.<onion>`` is ``<sub>.<domain>``.
+``bare_host``
+    The canonical host the bare onion (no label before it) serves, when it is not
+    ``domain`` itself: Bellingcat's bare onion is ``www.bellingcat.com`` while its
+    ``es.`` label is ``es.bellingcat.com``. A subdomain of ``domain`` (default: ``domain``).
+``scheme``
+    ``"https"`` (default) or ``"http"``: what the mirror serves. Onion services need no
+    TLS and many serve plain HTTP only (taz, Bellingcat); a canonical ``https://`` URL
+    is then fetched as ``http://`` on the mirror. Links found under either scheme of an
+    onion map to the site's canonical scheme all the same.
+``basis``, ``source``
+    How the onion is tied to ``domain``: ``"stated"`` (a source says so: the site's
+    Onion-Location header, its own page), ``"label"`` (follows from a stated mirror's
+    label-preserving mapping) or ``"inferred"`` (the organisation's well-known domain;
+    no source states it); ``source`` names the public source.
+``retired``, ``retired_source``
+    A mirror that is gone for good: the date (``"YYYY-MM-DD"``) and who said so. Every
+    v2 onion is retired without saying (Tor disabled v2 onion services on
+    2021-10-15); a v3 mirror is retired only when its organisation declared it gone.
+    A retired mirror is mapped forever (old links that carry it still come to their
+    canonical URLs) and never fetched on (:class:`~crawler.url.plan.MirrorPlan`).
+``down_since``, ``down_source``
+    Informational: since when (``"YYYY-MM-DD"``) the public checks have not reached a
+    mirror that is not retired, and whose checks they are (``scrapy mirrors`` shows
+    it). A mirror that is down may come back; it is still fetched on when asked.
+``note``
+    Free text.
+
+>>> retired = rules.mirror_for_label("nytimes3xbfgragh")
+>>> retired.retired, retired.retirement
+(True, 'retired 2021-10-15 (v2 onion services: Tor disabled them; https://blog.torproject.org/v2-deprecation-timeline/)')
 """
 
 from __future__ import annotations
@@ -20,6 +57,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -94,9 +132,18 @@ class ParamRule:
         return bool(self.names or self.prefixes or self.patterns or self.any_case_names or self.any_case_prefixes)
 
 
+# Every v2 onion service is gone: Tor's stable releases of 2021-10-15 disabled them.
+V2_RETIRED = "2021-10-15"
+V2_RETIRED_SOURCE = "v2 onion services: Tor disabled them; https://blog.torproject.org/v2-deprecation-timeline/"
+SCHEMES = ("https", "http")
+BASES = ("stated", "label", "inferred")
+
+
 @dataclass(frozen=True)
 class Mirror:
-    """An onion address that serves a site: ``<sub>.<onion>`` is ``<sub>.<domain>``."""
+    """An onion address that serves a site: ``<sub>.<onion>`` is ``<sub>.<domain>``, and
+    the bare onion is ``bare_host`` (by default ``domain``). See the module docstring
+    for each field's meaning."""
 
     onion: str  # the 16 or 56 character label, without ".onion"
     domain: str
@@ -104,10 +151,70 @@ class Mirror:
     version: int
     note: str = ""
     source: str = ""
+    scheme: str = "https"  # what the mirror serves: a canonical URL is fetched on it with this scheme
+    bare_host: str = ""  # the canonical host of the bare onion; "" is ``domain``
+    basis: str = ""  # "stated", "label" or "inferred" ("" when the rule file does not say)
+    retired_on: str = ""  # ISO date a v3 mirror was declared gone ("" for v2: see retired_date)
+    retired_source: str = ""
+    down_since: str = ""  # ISO date since when public checks have not reached it (informational)
+    down_source: str = ""
 
     @property
     def host(self) -> str:
         return f"{self.onion}.onion"
+
+    @property
+    def retired(self) -> bool:
+        """True for a mirror never to be fetched on: every v2 onion, and a v3 one declared gone."""
+        return self.version == 2 or bool(self.retired_on)
+
+    @property
+    def retired_date(self) -> str | None:
+        """The day it was retired (ISO), or None for a mirror that is not."""
+        if not self.retired:
+            return None
+        return self.retired_on or V2_RETIRED
+
+    @property
+    def retirement_source(self) -> str | None:
+        """Who said it is gone (for a v2 onion without its own word: Tor), or None if not retired."""
+        if not self.retired:
+            return None
+        return self.retired_source or V2_RETIRED_SOURCE
+
+    @property
+    def retirement(self) -> str:
+        """``retired DATE (SOURCE)``, or "" for a mirror that is not retired."""
+        if not self.retired:
+            return ""
+        return f"retired {self.retired_date} ({self.retirement_source})"
+
+    @property
+    def state(self) -> str:
+        """``live``, ``down since DATE`` or ``retired DATE``, in a few words."""
+        if self.retired:
+            return f"retired {self.retired_date}"
+        return f"down since {self.down_since}" if self.down_since else "live"
+
+    def canonical_host(self, sub: str) -> str:
+        """The canonical host of ``<sub>.<onion>`` ("" for the bare onion)."""
+        return f"{sub}.{self.domain}" if sub else (self.bare_host or self.domain)
+
+    def onion_host(self, host: str) -> str | None:
+        """The host on this mirror that serves canonical ``host``, or None when it serves none.
+
+        >>> m = Mirror("bellcatmbguthn3age23lrbseln2lryzv3mt7whis7ktjw4qrestbzad", "bellingcat.com", "b", 3,
+        ...            bare_host="www.bellingcat.com")
+        >>> m.onion_host("www.bellingcat.com"), m.onion_host("es.bellingcat.com").split(".")[0]
+        ('bellcatmbguthn3age23lrbseln2lryzv3mt7whis7ktjw4qrestbzad.onion', 'es')
+        >>> m.onion_host("bellingcat.com") is None, m.onion_host("example.com") is None
+        (True, True)
+        """
+        if host == (self.bare_host or self.domain):
+            return self.host
+        if host.endswith("." + self.domain):
+            return host[: -len(self.domain)] + self.host
+        return None
 
 
 @dataclass(frozen=True)
@@ -125,6 +232,11 @@ class Site:
     hub_patterns: tuple[re.Pattern[str], ...] = ()
     schedule: Schedule | None = None  # [recrawl] schedule; None: RECRAWL_SCHEDULE
     updated_selector: str | None = None  # [articles] updated_selector: the page's "Updated" line
+
+    @property
+    def live_mirrors(self) -> tuple[Mirror, ...]:
+        """The mirrors a crawl may fetch on: those not retired."""
+        return tuple(m for m in self.mirrors if not m.retired)
 
     def is_article_path(self, path: str) -> bool:
         """True when a canonical URL path is an article page of this site."""
@@ -254,7 +366,20 @@ _GLOBAL_KEYS = {"tracking": dict, "sources": list}
 _TABLE_LISTS = {"mirrors"}  # lists of tables; every other list holds strings
 _SITE_KEYS = {"site": dict, "mirrors": list, "tracking": dict, "articles": dict, "recrawl": dict}
 _SITE_TABLE_KEYS = {"name": str, "domains": list, "scheme": str, "source": str}
-_MIRROR_KEYS = {"onion": str, "domain": str, "note": str, "source": str}
+_MIRROR_KEYS = {
+    "onion": str,
+    "domain": str,
+    "bare_host": str,
+    "scheme": str,
+    "basis": str,
+    "source": str,
+    "retired": str,
+    "retired_source": str,
+    "down_since": str,
+    "down_source": str,
+    "note": str,
+}
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRACKING_KEYS = {
     "params": list,
     "prefixes": list,
@@ -412,6 +537,21 @@ def _parse_mirror(path: Path, index: int, entry: Any, site_key: str, domains: tu
     domain = entry["domain"]
     if not any(domain == d or domain.endswith("." + d) for d in domains):
         raise RuleError(path, f"{prefix}domain", f"{domain!r} is not one of the site's domains {list(domains)}")
+    bare_host = entry.get("bare_host", "")
+    if bare_host and bare_host != domain and not bare_host.endswith("." + domain):
+        raise RuleError(path, f"{prefix}bare_host", f"{bare_host!r} is not {domain!r} or a subdomain of it")
+    scheme = entry.get("scheme", "https")
+    if scheme not in SCHEMES:
+        raise RuleError(path, f"{prefix}scheme", f"{scheme!r} is not http or https")
+    basis = entry.get("basis", "")
+    if basis and basis not in BASES:
+        raise RuleError(path, f"{prefix}basis", f"{basis!r} is not one of {', '.join(BASES)}")
+    retired = _dated(path, prefix, entry, "retired", "retired_source")
+    down_since = _dated(path, prefix, entry, "down_since", "down_source")
+    if down_since and (retired or version == 2):
+        raise RuleError(
+            path, f"{prefix}down_since", "a retired mirror is never fetched or checked: drop down_since and down_source"
+        )
     return Mirror(
         onion=onion,
         domain=domain,
@@ -419,4 +559,27 @@ def _parse_mirror(path: Path, index: int, entry: Any, site_key: str, domains: tu
         version=version,
         note=entry.get("note", ""),
         source=entry.get("source", ""),
+        scheme=scheme,
+        bare_host="" if bare_host == domain else bare_host,
+        basis=basis,
+        retired_on=retired,
+        retired_source=entry.get("retired_source", ""),
+        down_since=down_since,
+        down_source=entry.get("down_source", ""),
     )
+
+
+def _dated(path: Path, prefix: str, entry: Mapping[str, Any], key: str, source_key: str) -> str:
+    """A ``"YYYY-MM-DD"`` date (or "") that comes with its source: one without the other is a mistake."""
+    value = entry.get(key, "")
+    if bool(value) != bool(entry.get(source_key)):
+        missing = source_key if value else key
+        raise RuleError(path, f"{prefix}{missing}", f"missing: {key} and {source_key} go together")
+    if value:
+        try:
+            ok = bool(_ISO_DATE_RE.fullmatch(value)) and date.fromisoformat(value) is not None
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuleError(path, f"{prefix}{key}", f"{value!r} is not a date written YYYY-MM-DD")
+    return value
