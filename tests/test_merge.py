@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import Store, StoreError
+from crawler.store import PAGE_COLUMNS, Store, StoreError
 from crawler.store.graph import export_graph
 from crawler.store.merge import MergeStats, merge_stores
 
@@ -45,7 +45,10 @@ def make_store(path: Path, items: list[dict]) -> Path:
 def dump(path: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(path) as db:
         return {
-            "pages": db.execute("SELECT * FROM pages ORDER BY url").fetchall(),
+            # Every column but version_count: the merged store counts the versions of all inputs.
+            "pages": db.execute(
+                f"SELECT {', '.join(PAGE_COLUMNS)}, round, checked_at, changed_at FROM pages ORDER BY url"
+            ).fetchall(),
             "links": db.execute("SELECT * FROM links ORDER BY source, target, kind, text").fetchall(),
             "aliases": db.execute("SELECT * FROM aliases ORDER BY alias").fetchall(),
         }

@@ -85,8 +85,9 @@ class MirrorSpider(scrapy.Spider):
         # A known page is asked for only if it changed: the validators of its last answer.
         validators = RoundPlan.of(self.crawler).validators.get(canonical)
         headers = validators.headers() if validators is not None else {}
-        if validators is not None and validators.capture:
-            meta[PREVIOUS_CAPTURE] = validators.capture
+        capture = validators.capture if validators is not None else None
+        if capture:
+            meta[PREVIOUS_CAPTURE] = capture
         return scrapy.Request(
             address,
             callback=self.parse,

@@ -72,9 +72,23 @@ _PAGE_COLUMN_TYPES = {
 PAGE_COLUMNS = tuple(_PAGE_COLUMN_TYPES)
 # Columns of pages the store keeps itself (not fields of the item): the round of the last check,
 # when the page was last checked (a fetch or a 304), when its article last changed.
-_STORE_COLUMN_TYPES = {"round": "INTEGER", "checked_at": "TEXT", "changed_at": "TEXT"}
+_STORE_COLUMN_TYPES = {
+    "round": "INTEGER",
+    "checked_at": "TEXT",
+    "changed_at": "TEXT",
+    "version_count": "INTEGER NOT NULL DEFAULT 0",  # its versions: a round plans without reading them
+}
 STORE_COLUMNS = tuple(_STORE_COLUMN_TYPES)
 _JSON_COLUMNS = ("authors", "capture")
+# In this order on disk: the large text and HTML last, so that the columns a round plans with are
+# read without walking each page's overflow pages (a store migrated from schema 1 keeps its order).
+_LARGE = ("text", "html")
+_PHYSICAL_PAGE_COLUMNS = {
+    name: kind
+    for name, kind in sorted(
+        {**_PAGE_COLUMN_TYPES, **_STORE_COLUMN_TYPES}.items(), key=lambda column: column[0] in _LARGE
+    )
+}
 _NOT_COLUMNS = {"links", "aliases", "extra"}
 if {f.name for f in fields(Page)} - _NOT_COLUMNS != set(PAGE_COLUMNS):  # pragma: no cover - a developer's slip
     raise RuntimeError("crawler.items.Page and the store's pages columns disagree")
@@ -124,7 +138,7 @@ CREATE TABLE IF NOT EXISTS checks (
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
-    {", ".join(f"{name} {kind}" for name, kind in {**_PAGE_COLUMN_TYPES, **_STORE_COLUMN_TYPES}.items())}
+    {", ".join(f"{name} {kind}" for name, kind in _PHYSICAL_PAGE_COLUMNS.items())}
 );
 CREATE TABLE IF NOT EXISTS links (
     source TEXT NOT NULL,
@@ -160,7 +174,7 @@ def transient_sql(table: str) -> str:
     return _TRANSIENT.format(t=table)
 
 
-_ALL_COLUMNS = (*PAGE_COLUMNS, *_STORE_COLUMN_TYPES)
+_ALL_COLUMNS = (*PAGE_COLUMNS, "round", "checked_at", "changed_at")
 _UPSERT_PAGE = f"""
 INSERT INTO pages ({", ".join(_ALL_COLUMNS)}) VALUES ({", ".join("?" * len(_ALL_COLUMNS))})
 ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in PAGE_COLUMNS[1:])},
@@ -352,8 +366,8 @@ class Store:
             )
         if version < 2:
             self._migrate_to_2()
-        elif "wanted" not in tables:  # a schema-2 store written before the table came
-            self.rebuild_wanted()
+        else:
+            self._catch_up_2(tables)
         self.db.execute("CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url)")
 
     def _migrate_to_2(self) -> None:
@@ -361,7 +375,7 @@ class Store:
         becomes round 1 (finished: whatever it left unfetched, round 2 fetches as new), and
         each answered page's article its version 1."""
         self.db.create_function("article_fingerprint", 5, _fingerprint_of_columns, deterministic=True)
-        added = {**{c: _PAGE_COLUMN_TYPES[c] for c in ("modified", "etag", "last_modified", "capture")}}
+        added = {c: _PAGE_COLUMN_TYPES[c] for c in ("modified", "etag", "last_modified", "capture")}
         added.update(_STORE_COLUMN_TYPES)
         with self._transaction():
             for column, kind in added.items():
@@ -392,7 +406,32 @@ class Store:
                     FROM pages p"""
                 )
             self._fill_wanted()
+            self._count_versions()
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    def _catch_up_2(self, tables: set[str]) -> None:
+        """A schema-2 store written by a development build of today, before ``wanted`` and
+        ``version_count`` came (none was released): add them."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(pages)")}
+        if "wanted" in tables and "version_count" in columns:
+            return
+        with self._transaction():
+            if "version_count" not in columns:
+                self.db.execute("ALTER TABLE pages ADD COLUMN version_count INTEGER NOT NULL DEFAULT 0")
+                self._count_versions()
+            if "wanted" not in tables:
+                self._fill_wanted()
+
+    def _count_versions(self) -> None:
+        self.db.execute(
+            "UPDATE pages SET version_count = "
+            "COALESCE((SELECT MAX(v.version) FROM versions v WHERE v.url = pages.url), 0)"
+        )
+
+    def recount_versions(self) -> None:
+        """Each page's ``version_count`` from its versions (after a merge renumbered them)."""
+        with self._transaction():
+            self._count_versions()
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -508,6 +547,7 @@ class Store:
 
     def _add_version(self, page: Mapping[str, Any], number: int, change: Check) -> None:
         (latest,) = self.db.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE url = ?", (page["url"],))
+        self.db.execute("UPDATE pages SET version_count = ? WHERE url = ?", (latest[0] + 1, page["url"]))
         removed = change == Check.REMOVED
         article = [None if removed else page.get(name) for name in VERSION_FIELDS]
         article[VERSION_FIELDS.index("authors")] = None if removed else _json(page.get("authors"), "authors")
@@ -605,9 +645,8 @@ class Store:
         """Every stored page as a round plans with it (see :class:`KnownPage`), streamed."""
         cursor = self.db.execute(
             """SELECT p.url, p.status, p.depth, p.checked_at, p.changed_at, p.published, p.modified,
-                      p.etag, p.last_modified, p.capture, COALESCE(v.versions, 0)
-               FROM pages p LEFT JOIN (SELECT url, MAX(version) AS versions FROM versions GROUP BY url) v
-               ON v.url = p.url"""
+                      p.etag, p.last_modified, p.capture, p.version_count
+               FROM pages p"""
         )
         for row in cursor:
             yield KnownPage(*row)

@@ -238,6 +238,7 @@ def merge_stores(output: str | Path, inputs: Sequence[str | Path]) -> MergeStats
         for path in paths:
             _merge_one(db, path)
         store.rebuild_wanted()  # what is left to fetch, from the merged links and pages
+        store.recount_versions()
         conflicts = db.execute("SELECT COUNT(*) FROM temp.merge_seen WHERE inputs > 1").fetchone()[0]
         db.executescript("DROP TABLE temp.merge_seen; DROP TABLE temp.merge_winners;")
         counts = store.counts()
