@@ -297,3 +297,21 @@ def test_two_workers_two_rounds_then_merge_keep_every_version_once(tmp_path, sha
             assert by_url[url] == ["new", "removed"], url
         else:
             assert by_url[url] == ["new"], url
+
+
+def test_summary_and_the_viewer_name_the_rounds_and_what_the_last_one_found(living):
+    from crawler.store import Store
+    from crawler.store.graph import viewer_graph
+
+    summary = run_scrapy(living.workdir, "summary")
+    assert summary.returncode == 0, summary.stderr[-2000:]
+    assert "rounds:                4; round 4 started" in summary.stdout
+    changes = living.editions[3].changes
+    changed = len(changes.edited) + len(changes.removed) + len(changes.restored) + 1  # and the home page
+    assert f"last round's checks:   {changed} changed;" in summary.stdout
+    with Store(living.workdir / "crawl.sqlite3", create=False) as store:
+        header = viewer_graph(store).summary
+    assert header["rounds"] == 4
+    assert header["last_round"]["number"] == 4 and header["last_round"]["finished"] is True
+    assert header["last_round"]["changed"] == changed
+    assert header["last_round"]["new"] == len(changes.added)
