@@ -17,7 +17,8 @@ stayed unreachable, a full disk) and it finishes the interrupted round first. Th
 
 Scrapy's own JOBDIR request state (its queue and seen-set) is dropped at every start:
 it would count the home page as done for good, and forget requests that never got an
-answer. The store has everything they held.
+answer. The store has everything they held. A ``spider.state`` left truncated by a crash
+or a full disk is set aside with one warning, rather than failing as Scrapy loads it.
 
 Settings: ``RECRAWL_ROUND`` (``"auto"``; ``"new"`` starts a round even when the last one
 was interrupted; ``"continue"`` takes up the last one even when it finished),
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 PREVIOUS_CAPTURE = "previous_capture"  # request.meta: the WARC record a 304 refers to
 SCRAPY_REQUEST_STATE = ("requests.seen", "requests.queue")  # what Scrapy keeps in JOBDIR about requests
+SPIDER_STATE = "spider.state"  # Scrapy's SpiderState extension: the spider's own dict, pickled
 _ROUND_MODES = {"auto": None, "new": True, "continue": False}
 
 _BY_CRAWLER: WeakKeyDictionary[Crawler, RoundPlan] = WeakKeyDictionary()
@@ -114,6 +117,7 @@ class RoundPlan:
         jobdir = job_dir(settings)
         if jobdir:
             _drop_scrapy_request_state(Path(jobdir))
+            _set_aside_damaged_state(Path(jobdir))
         mode = str(settings.get("RECRAWL_ROUND")).lower()
         if mode not in _ROUND_MODES:
             logger.warning("RECRAWL_ROUND=%s: use auto, new or continue; taking auto", mode)
@@ -275,6 +279,22 @@ def _validators(page: KnownPage) -> Validators | None:
     if not answered or not (page.etag or page.last_modified):
         return None
     return Validators(page.etag, page.last_modified, page.capture)
+
+
+def _set_aside_damaged_state(jobdir: Path) -> None:
+    """A ``spider.state`` that a crash or a full disk left truncated would make Scrapy's
+    SpiderState raise when the spider opens: moved aside, with one warning. The spider keeps
+    nothing there that the crawl needs (the store holds the crawl)."""
+    path = jobdir / SPIDER_STATE
+    try:
+        with path.open("rb") as handle:
+            pickle.load(handle)  # noqa: S301 - the crawl's own file, which Scrapy unpickles next
+    except FileNotFoundError:
+        return
+    except Exception as exc:  # noqa: BLE001 - EOFError, UnpicklingError...: any damage
+        aside = path.with_name(f"{SPIDER_STATE}.damaged")
+        path.replace(aside)
+        logger.warning("%s could not be read (%s): set aside as %s; the store decides what is left", path, exc, aside)
 
 
 def _drop_scrapy_request_state(jobdir: Path) -> None:

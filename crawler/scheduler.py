@@ -48,11 +48,12 @@ class ResumingScheduler(Scheduler):
         opened = super().open(spider)
         assert self.crawler is not None
         done = RoundPlan.of(self.crawler).done
-        fingerprints = getattr(self.df, "fingerprints", None)
+        seen = getattr(self.df, "_fingerprints", None)
         fingerprinter = self.crawler.request_fingerprinter
-        if isinstance(fingerprints, set) and isinstance(fingerprinter, CanonicalRequestFingerprinter):
-            # Scrapy's RFPDupeFilter: its set of hex fingerprints, filled without a Request each.
-            fingerprints.update(fingerprinter.canonical_fingerprint(url).hex() for url in done)
+        if isinstance(seen, set) and isinstance(fingerprinter, CanonicalRequestFingerprinter):
+            # Scrapy's RFPDupeFilter keeps its raw fingerprints in this set (its public `fingerprints`
+            # is a deprecated copy): filled without a Request and a normalization per stored page.
+            seen.update(fingerprinter.canonical_fingerprint(url) for url in done)
         else:
             for url in done:
                 # The fingerprinter keys on the canonical URL: any address of the page is the same request.

@@ -3,6 +3,7 @@ check and index, wacz validate, a real pywb replaying the capture)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -19,6 +20,7 @@ import time
 import urllib.request
 import venv
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -357,37 +359,45 @@ def fetch(url: str) -> tuple[int, bytes]:
         return error.code, b""
 
 
-def test_pywb_replays_a_page_under_its_onion_url_and_its_canonical_url(archived, pywb_bin, tmp_path):
-    workdir, site, _, records = archived
-    files = sorted((workdir / "warc").glob("*.warc.gz"))
-    subprocess.run([pywb_bin / "wb-manager", "init", "crawl"], cwd=tmp_path, check=True, capture_output=True)
-    subprocess.run([pywb_bin / "wb-manager", "add", "crawl", *files], cwd=tmp_path, check=True, capture_output=True)
+@contextlib.contextmanager
+def pywb_replaying(pywb_bin: Path, files: list[Path], workdir: Path) -> Iterator[str]:
+    """A real pywb (``wayback``) on a free loopback port, its collection ``crawl`` holding the WARC
+    ``files``: yields the collection's URL once pywb answers."""
+    subprocess.run([pywb_bin / "wb-manager", "init", "crawl"], cwd=workdir, check=True, capture_output=True)
+    subprocess.run([pywb_bin / "wb-manager", "add", "crawl", *files], cwd=workdir, check=True, capture_output=True)
     port = free_port()
     wayback = subprocess.Popen(
         [pywb_bin / "wayback", "-p", str(port), "-b", "127.0.0.1"],
-        cwd=tmp_path,
+        cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        article = site.articles[0].path
-        captured = next(
-            r.body for r in records if r.rec_type == "response" and header(r, "WARC-Target-URI") == f"{ONION}{article}"
-        )
-        base = f"http://127.0.0.1:{port}/crawl/2030id_"
         deadline = time.monotonic() + 60
         while True:
             try:
-                status, onion_body = fetch(f"{base}/{ONION}{article}")
+                fetch(f"http://127.0.0.1:{port}/")
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        status_canonical, canonical_body = fetch(f"{base}/{NYT}{article}")
+        yield f"http://127.0.0.1:{port}/crawl"
     finally:
         wayback.terminate()
         wayback.wait(timeout=30)
+
+
+def test_pywb_replays_a_page_under_its_onion_url_and_its_canonical_url(archived, pywb_bin, tmp_path):
+    workdir, site, _, records = archived
+    files = sorted((workdir / "warc").glob("*.warc.gz"))
+    article = site.articles[0].path
+    captured = next(
+        r.body for r in records if r.rec_type == "response" and header(r, "WARC-Target-URI") == f"{ONION}{article}"
+    )
+    with pywb_replaying(pywb_bin, files, tmp_path) as collection:
+        status, onion_body = fetch(f"{collection}/2030id_/{ONION}{article}")
+        status_canonical, canonical_body = fetch(f"{collection}/2030id_/{NYT}{article}")
     assert (status, status_canonical) == (200, 200)
     assert onion_body == captured and canonical_body == captured
 

@@ -20,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
 from tests.crawling import article_fetches, crawl_command, run_crawl, run_scrapy
-from tests.test_archive import fetch, free_port, pywb_bin  # noqa: F401 - pywb_bin is a fixture
+from tests.test_archive import fetch, pywb_bin, pywb_replaying  # noqa: F401 - pywb_bin is a fixture
 from tests.test_shared import redis_url, shared, start_workers, wait_all  # noqa: F401 - fixtures
 
 AUDIT = {"DEPTH_LIMIT": "10", "WARC_DIR": "warc", "RECRAWL_ALL": "1"}
@@ -116,31 +116,10 @@ def test_pywb_replays_a_304_as_the_earlier_capture(living, pywb_bin, tmp_path): 
                 if record.rec_type == "response" and record.rec_headers.get_header("WARC-Target-URI") == onion:
                     captured = record.content_stream().read()
     assert captured
-    subprocess.run([pywb_bin / "wb-manager", "init", "crawl"], cwd=tmp_path, check=True, capture_output=True)
-    subprocess.run([pywb_bin / "wb-manager", "add", "crawl", *files], cwd=tmp_path, check=True, capture_output=True)
-    port = free_port()
-    wayback = subprocess.Popen(
-        [pywb_bin / "wayback", "-p", str(port), "-b", "127.0.0.1"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with pywb_replaying(pywb_bin, files, tmp_path) as collection:
         # The newest capture of the page (round 4's, or round 2's 304) replays as the payload of round 1.
-        base = f"http://127.0.0.1:{port}/crawl/2030id_"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, body = fetch(f"{base}/{onion}")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        listing = fetch(f"http://127.0.0.1:{port}/crawl/cdx?url={onion}&output=json")[1].decode()
-    finally:
-        wayback.terminate()
-        wayback.wait(timeout=30)
+        status, body = fetch(f"{collection}/2030id_/{onion}")
+        listing = fetch(f"{collection}/cdx?url={onion}&output=json")[1].decode()
     assert status == 200 and body == captured
     assert listing.count("warc/revisit") >= 1  # the 304s are in the index, as revisits
 
@@ -209,6 +188,9 @@ def test_the_schedule_leaves_old_articles_alone_and_finds_the_new_ones(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert {second.article(path).canonical_url for path in fetched} == set(second.changes.added)
     assert "1 hubs" in result.stderr  # the home page, known from round 1 (fetched as the start URL)
+    # The dupefilter starts with the articles left alone (their links from the home page are filtered),
+    # filled without Scrapy's deprecated `fingerprints` copy.
+    assert "ScrapyDeprecationWarning" not in result.stderr, result.stderr[-3000:]
     assert urls(tmp_path, "SELECT url FROM checks WHERE round = 2 AND outcome = 'new'") == set(second.changes.added)
 
 
@@ -315,3 +297,21 @@ def test_summary_and_the_viewer_name_the_rounds_and_what_the_last_one_found(livi
     assert header["last_round"]["number"] == 4 and header["last_round"]["finished"] is True
     assert header["last_round"]["changed"] == changed
     assert header["last_round"]["new"] == len(changes.added)
+
+
+def test_a_truncated_spider_state_in_jobdir_is_set_aside(tmp_path):
+    """A crash or a full disk can leave JOBDIR's spider.state cut short: the same command then
+    warns once, sets it aside and finishes, with no traceback (Scrapy alone raises EOFError)."""
+    site = build_site(12)
+    settings = {"DEPTH_LIMIT": "10", "JOBDIR": "job"}
+    with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
+        first = run_crawl(tmp_path, proxy.url, settings=settings)
+        assert first.returncode == 0, first.stderr[-3000:]
+        state = tmp_path / "job" / "spider.state"
+        state.write_bytes(state.read_bytes()[:3])  # cut short, as a full disk leaves it
+        again = run_crawl(tmp_path, proxy.url, settings=settings, output="again.jsonl")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Traceback" not in again.stderr
+    assert again.stderr.count("could not be read") == 1 and "spider.state.damaged" in again.stderr
+    assert (tmp_path / "job" / "spider.state.damaged").exists()
+    assert rows(tmp_path, "SELECT round, finished_at IS NOT NULL FROM rounds") == [(1, 1), (2, 1)]
