@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.exceptions import CrawlerError, InvalidUrl
-from crawler.proxy import StreamIsolation, proxy_url_from_settings, stream_isolation
+from crawler.proxy import ProxyConfigError, StreamIsolation, proxy_url_from_settings, stream_isolation
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -67,7 +67,11 @@ class OnionProxyMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> OnionProxyMiddleware:
         # The crawl's one StreamIsolation: the start-up check drops its credentials if the proxy takes none.
-        return cls(crawler, proxy_url_from_settings(crawler.settings), stream_isolation(crawler))
+        try:
+            isolation = stream_isolation(crawler)
+        except ProxyConfigError:
+            isolation = None  # every request refused; the start-up check says why and stops the crawl
+        return cls(crawler, proxy_url_from_settings(crawler.settings), isolation)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if self.isolation is None:

@@ -131,8 +131,8 @@ class RoundPlan:
                     this_round = store.begin_round(new=_ROUND_MODES.get(mode))
                 plan = cls._from_store(store, this_round, crawler)
                 plan.shared = bool(settings.get("REDIS_URL"))
-        except StoreError as exc:
-            logger.warning("Cannot plan the round with the store: %s", exc)
+        except StoreError as exc:  # the store pipeline says so, once, and stops the crawl
+            logger.debug("Cannot plan the round with the store: %s", exc)
             return cls()
         except OSError as exc:  # a folder that cannot be written: the store pipeline says so, once
             logger.debug("Cannot plan the round with the store %s: %s", path, exc)

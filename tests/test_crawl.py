@@ -269,3 +269,10 @@ def test_the_users_own_socks_credentials_are_kept_and_site_isolation(tmp_path, s
     assert per_site.returncode == 0, per_site.stderr[-2000:]
     [user] = {request.username for request in socks_proxy.requests}
     assert user.endswith("-nytimes")
+
+
+def test_a_bad_isolation_setting_is_refused_with_one_message(tmp_path):
+    result = run_crawl(tmp_path, "socks5h://127.0.0.1:9", timeout=60, settings={"ONION_PROXY_ISOLATION": "bogus"})
+    assert result.returncode == 1
+    assert result.stderr.count("ONION_PROXY_ISOLATION='bogus': use one of crawl, site, off") == 1
+    assert "Traceback" not in result.stderr and result.items == []

@@ -96,6 +96,16 @@ def test_commands_on_a_bad_store_say_so(tmp_path):
         assert "Traceback" not in done.stderr
 
 
+def test_a_store_that_cannot_be_created_stops_the_crawl_with_one_message(tmp_path):
+    """STORE_PATH in a folder that is a file (as root, a read-only folder is writable: this fails for
+    root too): one message naming the path and SQLite's reason, exit 1, no traceback."""
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    result = run_crawl(tmp_path, "socks5h://127.0.0.1:9", timeout=60, settings={"STORE_PATH": "blocker/crawl.sqlite3"})
+    assert result.returncode == 1
+    assert result.stderr.count("Cannot use the store: blocker/crawl.sqlite3: cannot open or create the store") == 1
+    assert "Traceback" not in result.stderr
+
+
 def test_crawl_with_a_corrupt_store_stops_with_a_clear_error(tmp_path):
     (tmp_path / "crawl.sqlite3").write_text("not a database " * 100)
     result = run_crawl(tmp_path, "socks5h://127.0.0.1:9", timeout=60)

@@ -319,7 +319,10 @@ class Store:
         self.min_text_ratio = min_text_ratio
         if not create and self.path != ":memory:" and not Path(self.path).is_file():
             raise StoreError(f"{self.path}: no such store (run a crawl first, or set STORE_PATH)")
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:  # a folder that is missing, not a folder, or not writable
+            raise StoreError(f"{self.path}: cannot open or create the store ({exc})") from None
         try:
             # Check first: a file of another application is left exactly as it was.
             self._check_or_create(create)
