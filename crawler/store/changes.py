@@ -62,7 +62,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from crawler.exceptions import ExportError
-from crawler.store.database import PAGE_COLUMNS, Store
+from crawler.store.database import PAGE_COLUMNS, VERSION_FIELDS, Store
 from crawler.url.normalize import normalizer_for
 from crawler.url.rules import Rules, Site
 
@@ -88,23 +88,7 @@ CONTEXT_WORDS = 8  # words of unchanged text kept each side of an edit
 KINDS = ("edited", "restored", "removed")  # ArticleChange.kind
 ELLIPSIS = "…"
 # One item per version (scrapy pages --versions): the columns of versions, in this order.
-VERSION_EXPORT_FIELDS = (
-    "url",
-    "version",
-    "round",
-    "fetched_at",
-    "status",
-    "change",
-    "title",
-    "authors",
-    "published",
-    "modified",
-    "section",
-    "language",
-    "text",
-    "content_hash",
-    "capture",
-)
+VERSION_EXPORT_FIELDS = ("url", "version", "round", "fetched_at", "status", "change", *VERSION_FIELDS, "capture")
 _CHUNK = 500  # ids per IN (...) query: well below SQLite's limit on variables
 
 
