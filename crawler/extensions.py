@@ -21,14 +21,13 @@ from crawler.proxy import (
     proxy_url_from_settings,
     stream_isolation,
 )
+from crawler.reasons import PROXY_UNREACHABLE
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-PROXY_UNREACHABLE = "proxy_unreachable"
 
 
 class ProxyCheck:

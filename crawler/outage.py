@@ -48,6 +48,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.exceptions import CrawlerError
+from crawler.reasons import MIRROR_UNREACHABLE
 from crawler.tor import Unreachable, proxy_refusal, unreachable_reason
 from crawler.url.normalize import normalizer_for
 
@@ -62,7 +63,6 @@ __all__ = ["MirrorOutageMiddleware", "Postponed", "other_mirrors"]
 
 logger = logging.getLogger(__name__)
 
-MIRROR_UNREACHABLE = "mirror_unreachable"
 PROBE = "mirror_probe"  # request.meta key of a probe
 _RETRY_AFTER_STATUSES = (429, 503)
 _WAKE_SECONDS = 1.0  # waiters look at the engine (closing?) this often

@@ -22,6 +22,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem
 
 from crawler.extract import extract_article
+from crawler.reasons import STORE_ERROR
 from crawler.rounds import RoundPlan
 from crawler.store import Store, StoreError, store_path
 from crawler.store.database import Check
@@ -115,7 +116,7 @@ class StorePipeline:
         except StoreError as exc:
             logger.error("Cannot use the store: %s. Set STORE_PATH to another file.", exc)
             self.crawler.stats.set_value("mirror/store_error", str(exc))
-            raise CloseSpider("store_error") from None
+            raise CloseSpider(STORE_ERROR) from None
         number = this_round.number if this_round is not None else self.store.begin_round(new=None).number
         self.writer = StoreWriter(self.store, self.batch_size, number).start()
         logger.info("Storing pages in %s", self.path)

@@ -36,6 +36,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from crawler.archive.files import Stored, WarcFiles
 from crawler.archive.records import SERVER_NOT_MODIFIED, HttpExchange, WarcRecordBuilder, payload_digest
 from crawler.exceptions import ArchiveError
+from crawler.reasons import ARCHIVE_ERROR
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -44,11 +45,10 @@ if TYPE_CHECKING:
     from crawler.items import Page
     from crawler.url.plan import MirrorPlan
 
-__all__ = ["ARCHIVE_ERROR", "Archive", "Capture"]
+__all__ = ["Archive", "Capture"]
 
 logger = logging.getLogger(__name__)
 
-ARCHIVE_ERROR = "archive_error"  # the finish reason when WARC_DIR cannot be used
 # WACZ (frictionless) resource names allow only these: the prefix is part of every file name.
 _FILE_NAME_PART = re.compile(r"[a-z0-9.-]+")
 _DEDUP_STATUSES = range(200, 300)  # only successful payloads are worth a revisit

@@ -1,10 +1,13 @@
 """``scrapy crawl``, with an exit status scripts can act on.
 
-* 1: the crawl could not start (the proxy or the shared Redis is down or misconfigured,
-  or the store or WARC_DIR cannot be used);
+* 1: the crawl cannot go on until something is fixed (the proxy or the shared Redis
+  is down or misconfigured, the store or WARC_DIR cannot be used, a write was refused
+  for good: a read-only file system, a permission);
 * 75 (``EX_TEMPFAIL``, "try again later"): a mirror stayed unreachable for
-  ``MIRROR_PATIENCE``, or Redis for ``SHARED_REDIS_PATIENCE``; run the same command
-  again later, with the same JOBDIR, to go on.
+  ``MIRROR_PATIENCE``, Redis for ``SHARED_REDIS_PATIENCE``, or the disk filled up;
+  run the same command again later, with the same JOBDIR, to go on.
+
+Which finish reason means which status: :mod:`crawler.reasons`.
 """
 
 from __future__ import annotations
@@ -14,15 +17,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive.archive import ARCHIVE_ERROR
-from crawler.extensions import PROXY_UNREACHABLE
-from crawler.outage import MIRROR_UNREACHABLE
-from crawler.shared import REDIS_LOST, REDIS_UNREACHABLE
-
-EXIT_CANNOT_START = 1
-EXIT_TRY_AGAIN_LATER = 75  # sysexits.h EX_TEMPFAIL
-_CANNOT_START = (PROXY_UNREACHABLE, REDIS_UNREACHABLE, "store_error", ARCHIVE_ERROR)
-_TRY_AGAIN_LATER = (MIRROR_UNREACHABLE, REDIS_LOST)
+from crawler.reasons import EXIT_CANNOT_START, exit_status
 
 
 class Command(ScrapyCrawlCommand):
@@ -34,7 +29,7 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         reason = crawler.stats.get_value("finish_reason") if crawler.stats is not None else None
-        if self.crawler_process.bootstrap_failed or reason in _CANNOT_START:
+        if self.crawler_process.bootstrap_failed:
             self.exitcode = EXIT_CANNOT_START
-        elif reason in _TRY_AGAIN_LATER:
-            self.exitcode = EXIT_TRY_AGAIN_LATER
+        elif status := exit_status(reason):
+            self.exitcode = status

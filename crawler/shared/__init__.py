@@ -33,8 +33,9 @@ Module for module as scrapy-redis 0.9.1, which it subclasses: :mod:`.connection`
 :mod:`.scheduler`, and :mod:`.concurrency` and :mod:`.retry` (which scrapy-redis lacks).
 """
 
+from crawler.reasons import REDIS_LOST, REDIS_UNREACHABLE
 from crawler.shared.concurrency import SharedConcurrencyMiddleware
-from crawler.shared.connection import REDIS_LOST, REDIS_UNREACHABLE, RedisHealth, redis, redis_from_settings, shared_key
+from crawler.shared.connection import RedisHealth, redis, redis_from_settings, shared_key
 from crawler.shared.dupefilter import SharedDupeFilter
 from crawler.shared.queue import ClaimingQueue
 from crawler.shared.retry import RetrySet

@@ -24,10 +24,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 logger = logging.getLogger(__name__)
 
 
-REDIS_UNREACHABLE = "redis_unreachable"  # at start: the worker cannot begin
-REDIS_LOST = "redis_lost"  # mid-crawl, for longer than SHARED_REDIS_PATIENCE: try again later
-
-
 def shared_key(settings: Any, spider_name: str, suffix: str) -> str:
     prefix = settings.get("SHARED_KEY_PREFIX")
     return f"{prefix % {'spider': spider_name}}:{suffix}"

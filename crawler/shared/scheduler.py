@@ -21,8 +21,9 @@ from scrapy.utils.misc import load_object
 
 from crawler.fingerprint import CanonicalRequestFingerprinter
 from crawler.logmask import mask_secrets
+from crawler.reasons import REDIS_LOST, REDIS_UNREACHABLE
 from crawler.rounds import RoundPlan
-from crawler.shared.connection import REDIS_LOST, REDIS_UNREACHABLE, RedisHealth, redis, redis_from_settings, shared_key
+from crawler.shared.connection import RedisHealth, redis, redis_from_settings, shared_key
 from crawler.shared.queue import _SEEN_THEN_PUSH
 from crawler.shared.retry import RetrySet
 from crawler.shared.rounds import finish_shared_round
