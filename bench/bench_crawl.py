@@ -109,7 +109,7 @@ CONTESTANTS = (
                     "https": "scrapy.core.downloader.handlers._httpx.HttpxDownloadHandler",
                 }
             ),
-            "DOWNLOADER_MIDDLEWARES": json.dumps({"crawler.middlewares.OnionProxyMiddleware": 740}),
+            "DOWNLOADER_MIDDLEWARES": json.dumps({"crawler.tor.onionproxy.OnionProxyMiddleware": 740}),
             "ONION_PROXY_ISOLATION": "crawl",  # the project's default, which a bare Scrapy project lacks
         },
     ),

@@ -58,9 +58,9 @@ sys.path.insert(0, str(ROOT))
 
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, SampleSite, build_site  # noqa: E402
 from crawler.samplemirror.crawls import scrapy_command  # noqa: E402
-from crawler.samplemirror.localredis import LocalRedis  # noqa: E402
 from crawler.samplemirror.server import _origin_form  # noqa: E402
 from crawler.shared import JsonRequestSerializer  # noqa: E402
+from tests.support.localredis import LocalRedis  # noqa: E402
 
 START_URL = f"http://{MIRROR_V3}/"
 PASSWORD = "bench-distributed-pw"

@@ -188,7 +188,7 @@ def write_grouped(path: Path, pages: list[dict[str, object]], in_flight: int) ->
 
 
 def redis_restart_run() -> dict[str, float]:
-    from crawler.samplemirror.localredis import LocalRedis
+    from tests.support.localredis import LocalRedis
 
     site = build_site(90)
     settings = {

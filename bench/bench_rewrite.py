@@ -1,9 +1,14 @@
 # ruff: noqa: B023, E501, SIM105, SIM905 - closures are timed within their own loop iteration
-"""Benchmark rewrite_text on real-page-like documents and normalize_url per URL class, each side
-by side with w3lib (and courlan where it applies), in one run.
+"""Benchmark the URL scanner, rewrite_text on real-page-like documents and normalize_url per URL
+class, each side by side with a peer in the same run.
 
 Run as ``python bench/bench_rewrite.py [--quick]`` from the project root (the ``bench`` extra).
 
+0. The scanner (``crawler/url/scan.py``, pure Python) in MB/s (UTF-8) on the same pages as 1.,
+   against its definition :data:`~crawler.url.scan.URL_RE` used the plain way: the URL split
+   (``scan.split_urls`` against a ``re.split`` with the definition) and the substitution of every
+   URL from a memo that knows them all, as a warm rewriter does (``scan.substitute_urls``
+   against ``URL_RE.sub`` with a callback that reads the same memo).
 1. ``rewrite_text`` in MB/s (UTF-8) on the NYT, BBC and Guardian article pages of
    ``tests/fixtures/realpages`` (clearnet, and as their EOTK mirrors serve them): cold (a
    fresh Normalizer and Rewriter, so every URL is new) and warm (the same rewriter again).
@@ -16,8 +21,8 @@ Run as ``python bench/bench_rewrite.py [--quick]`` from the project root (the ``
    empty), against w3lib's ``canonicalize_url`` and courlan's ``normalize_url`` on the same
    URLs (URLs/s).
 
-Every figure is the best of ``REPEATS`` runs timed with ``time.perf_counter``; a ratio is
-a speed ratio (above 1.0: the project is faster).
+Every figure is the best of ``REPEATS`` runs timed with ``time.perf_counter`` (section 0: of
+``4 * REPEATS``, the contestants in turn); a ratio is a speed ratio (above 1.0: the project is faster).
 """
 
 from __future__ import annotations
@@ -28,8 +33,7 @@ import platform
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import quote
@@ -41,7 +45,6 @@ import courlan  # noqa: E402
 from w3lib.url import canonicalize_url  # noqa: E402
 
 from crawler.url import normalize as normalize_mod  # noqa: E402
-from crawler.url import rewrite as rewrite_mod  # noqa: E402
 from crawler.url import scan  # noqa: E402
 from crawler.url.normalize import Normalizer  # noqa: E402
 from crawler.url.rewrite import Rewriter  # noqa: E402
@@ -75,29 +78,19 @@ def best(run: Callable[[], object], setup: Callable[[], object] | None = None, r
     return timings(run, setup, repeats)[0]
 
 
-@contextmanager
-def pure_python_scanner() -> Iterator[None]:
-    """The rewriter and normalizer with the scanner's Python definitions, as a machine with no C
-    compiler runs them."""
-    names = [
-        (scan, "split_urls", "_split_urls"),
-        (rewrite_mod, "substitute_urls", "_substitute_urls"),
-        (rewrite_mod, "attribute_values", "_attribute_values"),
-        (rewrite_mod, "onion_suffixes", "_onion_suffixes"),
-        (normalize_mod, "common_url_parts", "_common_url_parts"),
-    ]
-    swapped = [(module, name, getattr(module, name)) for module, name, _ in names if hasattr(module, name)]
-    for module, name, python in names:
-        if hasattr(module, name):
-            setattr(module, name, getattr(scan, python))
-    try:
-        yield
-    finally:
-        for module, name, value in swapped:
-            setattr(module, name, value)
+def best_interleaved(runs: list[Callable[[], object]], repeats: int) -> list[float]:
+    """The best time of each of ``runs``, timed in turn ``repeats`` times: runs of a few
+    milliseconds, so that a moment when the shared machine slows down costs each the same."""
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for run, kept in zip(runs, times, strict=True):
+            start = time.perf_counter()
+            run()
+            kept.append(time.perf_counter() - start)
+    return [min(kept) for kept in times]
 
 
-# -- 1. rewrite_text ----------------------------------------------------------------------
+# -- the pages of 0. and 1., and the w3lib contestant of 1. --------------------------------
 
 
 def documents() -> dict[str, list[tuple[str, str]]]:
@@ -135,6 +128,65 @@ def w3lib_rewriter() -> Callable[[str, bool], str]:
     return rewrite
 
 
+# -- 0. the scanner --------------------------------------------------------------------------
+
+
+def bench_scanner(rows: list[tuple[str, str, str]]) -> None:
+    normalize = Normalizer(load_rules()).normalize
+
+    def canonical(raw: str) -> str:
+        try:
+            return normalize(raw)
+        except ValueError:
+            return raw
+
+    for label, docs in documents().items():
+        texts = [text for text, _ in docs]
+        megabytes = sum(len(text.encode("utf-8", "surrogatepass")) for text in texts) / 1e6
+        memo: dict[str, str] = {}
+
+        def remember(raw: str) -> str:
+            memo[raw] = canonical(raw)
+            return memo[raw]
+
+        for text in texts:  # every URL of the pages in the memo, as in a warm rewriter
+            scan.substitute_urls(text, memo, remember)
+        assert all(
+            scan.substitute_urls(text, memo, remember)
+            == scan.URL_RE.sub(lambda match: memo.get(match[0]) or remember(match[0]), text)
+            for text in texts
+        )
+        definition_split = scan._URL_SPLIT_RE.split
+        split, split_peer, substitute, substitute_peer = best_interleaved(
+            [
+                lambda: [scan.split_urls(text) for text in texts],
+                lambda: [definition_split(text) for text in texts],
+                lambda: [scan.substitute_urls(text, memo, remember) for text in texts],
+                lambda: [scan.URL_RE.sub(lambda m: memo.get(m[0]) or remember(m[0]), text) for text in texts],
+            ],
+            4 * REPEATS,  # a few ms a run: more runs
+        )
+        rows.append((f"0. the scanner, {label} ({len(texts)} pages, {megabytes:.2f} MB, {len(memo):,} URLs)", "", ""))
+        rows.append(
+            (
+                "  URL split, scan.split_urls",
+                f"{megabytes / split:,.1f} MB/s",
+                f"vs re.split with URL_RE {split_peer / split:.2f}x ({megabytes / split_peer:,.1f} MB/s)",
+            )
+        )
+        rows.append(
+            (
+                "  URLs substituted from a full memo, scan.substitute_urls",
+                f"{megabytes / substitute:,.1f} MB/s",
+                f"vs URL_RE.sub with a callback {substitute_peer / substitute:.2f}x "
+                f"({megabytes / substitute_peer:,.1f} MB/s)",
+            )
+        )
+
+
+# -- 1. rewrite_text ----------------------------------------------------------------------
+
+
 def bench_rewrite(rows: list[tuple[str, str, str]]) -> None:
     rules = load_rules()
     for label, docs in documents().items():
@@ -151,9 +203,6 @@ def bench_rewrite(rows: list[tuple[str, str, str]]) -> None:
         cold_times = timings(run, fresh, 3 * REPEATS)  # ~10 ms a run: more runs, and the median too
         cold, cold_median = cold_times[0], cold_times[len(cold_times) // 2]
         warm = best(run)  # the last fresh rewriter, now warm
-        if compiled := scan.COMPILED:
-            with pure_python_scanner():
-                pure = timings(run, fresh, 3 * REPEATS)
 
         def fresh_identity() -> None:  # the same scans and escaping, no normalizing at all
             normalizer = Normalizer(rules)
@@ -172,14 +221,6 @@ def bench_rewrite(rows: list[tuple[str, str, str]]) -> None:
                 f"median {megabytes / cold_median:,.1f} MB/s; vs w3lib scan+canonicalize {w3_cold / cold:.2f}x",
             )
         )
-        if compiled:
-            rows.append(
-                (
-                    "  project, cold, pure-Python scanner (no C compiler)",
-                    f"{megabytes / pure[0]:,.1f} MB/s",
-                    f"median {megabytes / pure[len(pure) // 2]:,.1f} MB/s; the C scanner {pure[0] / cold:.2f}x faster",
-                )
-            )
         rows.append(("  project, warm", f"{megabytes / warm:,.1f} MB/s", f"vs w3lib with a memo {w3_warm / warm:.2f}x"))
         rows.append(("  scans only (URLs found, not normalized)", f"{megabytes / scan_only:,.1f} MB/s", "reference"))
         rows.append(("  w3lib scan + canonicalize_url, cold", f"{megabytes / w3_cold:,.1f} MB/s", ""))
@@ -308,6 +349,7 @@ def main() -> None:
         "(a shared VM's speed moves; read the ratios, measured within one run)"
     )
     rows: list[tuple[str, str, str]] = []
+    bench_scanner(rows)
     bench_rewrite(rows)
     bench_normalize(rows, n)
     width = max(len(r[0]) for r in rows) + 2

@@ -11,7 +11,7 @@ Run as ``python bench/bench_viewer.py [--quick] [--sizes 1000:5000,10000:50000] 
    external pages); each edge from a fetched page to a target drawn with a Zipf-like skew, so that
    in-degrees spread as in a crawl;
 2. write the page with :func:`crawler.store.graph.export_graph` (wall time, file size);
-3. open it from disk in headless chromium (:mod:`crawler.viewer.headless`, SwiftShader WebGL, every
+3. open it from disk in headless chromium (:mod:`tests.support.headless`, SwiftShader WebGL, every
    request recorded), once per way of compositing (``--compositing``): the browser's frames composited
    by SwiftShader as well (headless chromium's default without GPU: every canvas layer costs a
    composite on the CPU at every frame), and ``--disable-gpu-compositing`` (the software compositor a
@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawler.store import Store  # noqa: E402
 from crawler.store.graph import export_graph  # noqa: E402
-from crawler.viewer.headless import Chromium, chromium_missing  # noqa: E402
+from tests.support.headless import Chromium, chromium_missing  # noqa: E402
 
 # The browser's two ways to composite its frames without a GPU; WebGL runs on SwiftShader in both.
 COMPOSITING: dict[str, tuple[str, ...]] = {"swiftshader": (), "software": ("--disable-gpu-compositing",)}

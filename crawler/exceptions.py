@@ -14,8 +14,9 @@ tool that embeds the crawler can catch them all at once::
     ├── ExportError          an output the store cannot be written to (format, inputs)
     ├── ArchiveError         WARC settings or files that cannot be used
     ├── UnsafeRequest        something in the shared queue that is not a JSON request
-    ├── Postponed            (crawler.outage) a request not fetched because its mirror
-    │                        or Redis stayed unreachable
+    ├── ExtractionSkipped    a page past what extraction handles in bounded memory (too large, too deep)
+    ├── Postponed            (crawler.tor.outage) a request not fetched because its
+    │                        mirror or Redis stayed unreachable
     └── OffMirror            (crawler.middlewares) a request refused: it would leave the mirror
 
 The errors about a value that is wrong (a URL, a rule, a setting) are also
@@ -24,7 +25,7 @@ The errors about a value that is wrong (a URL, a rule, a setting) are also
 This module imports nothing from Scrapy: the URL core (:mod:`crawler.url`) raises
 these errors and must stay usable without Scrapy. The two exceptions Scrapy must see as
 its own ``IgnoreRequest`` (so that they are not logged as download errors),
-:class:`~crawler.outage.Postponed` and :class:`~crawler.middlewares.OffMirror`, are
+:class:`~crawler.tor.outage.Postponed` and :class:`~crawler.middlewares.OffMirror`, are
 defined with the component that raises them.
 
 >>> issubclass(InvalidUrl, CrawlerError) and issubclass(InvalidUrl, ValueError)
@@ -49,6 +50,7 @@ __all__ = [
     "ExportError",
     "ArchiveError",
     "UnsafeRequest",
+    "ExtractionSkipped",
 ]
 
 
@@ -114,3 +116,21 @@ class ArchiveError(CrawlerError, ValueError):
 
 class UnsafeRequest(CrawlerError, ValueError):
     """Something in the shared queue that is not a JSON request (a pickle, say)."""
+
+
+# -- pages the crawl stores but does not extract ------------------------------------
+
+
+class ExtractionSkipped(CrawlerError):
+    """A page not given to the extractor: past a size or a depth that it handles in bounded memory.
+
+    ``reason`` is the treatment's short name (``too-large``, ``too-many-tags``, ``too-deep``); the
+    message is ``"<reason>: <the figures>"``, as the crawl records it.
+
+    >>> str(ExtractionSkipped("too-large", "31457280 bytes > EXTRACT_MAX_BYTES (4194304)"))
+    'too-large: 31457280 bytes > EXTRACT_MAX_BYTES (4194304)'
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}")

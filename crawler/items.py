@@ -4,6 +4,8 @@
 (True, 'redirect')
 >>> [kind.value for kind in LinkKind if kind.followed]
 ['article', 'redirect']
+>>> set(LINK_KINDS) == set(LinkKind)  # every kind has its place and colour in the link graph
+True
 """
 
 from __future__ import annotations
@@ -32,6 +34,30 @@ class LinkKind(StrEnum):
 
 #: The kinds of link a crawl follows (fetches), in the store's and the spider's eyes alike.
 FOLLOWED_KINDS: tuple[LinkKind, ...] = (LinkKind.ARTICLE, LinkKind.REDIRECT)
+
+#: The link graph's table of kinds (:mod:`crawler.store.graph` and its viewer, :mod:`crawler.viewer`):
+#: every kind in order of precedence (a page that links to one target in several ways makes one edge,
+#: of the first of their kinds), with the colour the viewer draws a node of that kind in.
+LINK_KINDS: dict[LinkKind, str] = {
+    LinkKind.REDIRECT: "#b7791f",
+    LinkKind.ARTICLE: "#2b6cb0",
+    LinkKind.NAVIGATION: "#805ad5",
+    LinkKind.FILE: "#4a5568",
+    LinkKind.IMAGE: "#319795",
+    LinkKind.ONION: "#c53030",
+    LinkKind.EXTERNAL: "#dd6b20",
+}
+_RANKS = {kind.value: rank for rank, kind in enumerate(LINK_KINDS)}
+
+
+def kind_rank(kind: str) -> tuple[int, str]:
+    """Sort key of a kind by its precedence in :data:`LINK_KINDS`; a kind no link has (a graph node's
+    ``page`` or ``host``) comes after them, by name.
+
+    >>> sorted(["external", "zzz", "article", "navigation", "redirect"], key=kind_rank)
+    ['redirect', 'article', 'navigation', 'external', 'zzz']
+    """
+    return (_RANKS.get(kind, len(_RANKS)), kind)
 
 
 @dataclass

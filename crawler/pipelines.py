@@ -12,15 +12,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem
 
+from crawler import disk
 from crawler.extract import extract_article
 from crawler.reasons import STORE_ERROR
 from crawler.rounds import RoundPlan
@@ -124,11 +125,13 @@ class StorePipeline:
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.writer is not None
         page = ItemAdapter(item)
+        if disk.stopping(self.crawler):
+            raise DropItem(f"not stored, the crawl is stopping for a failed write: {page['url']}", log_level="DEBUG")
         try:
             outcome = await self.writer.write(dict(page))  # shallow: the item is not changed after this
         except Exception as exc:  # noqa: BLE001 - a disk that is full, a file that went away
             self._write_failed(exc)
-            raise DropItem(f"not stored: {exc}") from None
+            raise DropItem(f"not stored: {exc}", log_level="DEBUG") from None
         stats = self.crawler.stats
         stats.inc_value("mirror/stored_pages")
         stats.inc_value(f"mirror/checks/{outcome.value}")
@@ -142,17 +145,7 @@ class StorePipeline:
         return item
 
     def _write_failed(self, exc: Exception) -> None:
-        if self.failed:
-            return
-        self.failed = True
-        logger.error(
-            "Cannot write to the store %s (%s): stopping the crawl; what was stored is kept. "
-            "Free the disk or set STORE_PATH, then resume.",
-            self.path,
-            exc,
-        )
-        self.crawler.stats.set_value("mirror/store_error", str(exc))
-        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_error"))
+        disk.write_failed(self.crawler, "to the store", disk.WriteProblem.of(exc, self.path), "set STORE_PATH")
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.store is None:
@@ -160,6 +153,9 @@ class StorePipeline:
         if self.writer is not None:
             self.writer.stop()
             self.crawler.stats.set_value("mirror/store_transactions", self.writer.transactions)
-        summary = summarize(self.store, self.crawler.stats.get_stats())
-        logger.info("Crawl summary (%s):\n%s", self.path, format_summary(summary))
-        self.store.close()
+        try:
+            summary = summarize(self.store, self.crawler.stats.get_stats())
+            logger.info("Crawl summary (%s):\n%s", self.path, format_summary(summary))
+            self.store.close()  # the WAL checkpoint writes too
+        except (OSError, sqlite3.Error) as exc:
+            self._write_failed(exc)

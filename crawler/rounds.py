@@ -33,6 +33,7 @@ import json
 import logging
 import pickle
 import shutil
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from weakref import WeakKeyDictionary
 from scrapy import signals
 from scrapy.utils.job import job_dir
 
+from crawler import disk
 from crawler.schedule import DEFAULT_SCHEDULE, Schedule, parse_timestamp
 from crawler.store import Store, StoreError, is_transient, store_path
 from crawler.store.database import REMOVED_STATUSES, KnownPage, Round, utc_now
@@ -49,6 +51,7 @@ from crawler.url.normalize import normalizer_for
 from crawler.url.rules import Rules, Site
 
 if TYPE_CHECKING:
+    from scrapy import Spider
     from scrapy.crawler import Crawler
 
 __all__ = ["PREVIOUS_CAPTURE", "SCRAPY_REQUEST_STATE", "RoundPlan", "Validators"]
@@ -116,8 +119,12 @@ class RoundPlan:
         settings = crawler.settings
         jobdir = job_dir(settings)
         if jobdir:
-            _drop_scrapy_request_state(Path(jobdir))
-            _set_aside_damaged_state(Path(jobdir))
+            try:
+                _drop_scrapy_request_state(Path(jobdir))
+                _set_aside_damaged_state(Path(jobdir))
+            except OSError as exc:  # a read-only JOBDIR: said once, and the crawl stops as it opens
+                problem = disk.WriteProblem.of(exc, jobdir)
+                disk.write_failed(crawler, "to JOBDIR", problem, "set JOBDIR to another folder")
         mode = str(settings.get("RECRAWL_ROUND")).lower()
         if mode not in _ROUND_MODES:
             logger.warning("RECRAWL_ROUND=%s: use auto, new or continue; taking auto", mode)
@@ -191,13 +198,18 @@ class RoundPlan:
             f", {len(self.checked)} checked already in this round" if self.checked else "",
         )
 
-    def _spider_closed(self, reason: str) -> None:
+    def _spider_closed(self, spider: Spider, reason: str) -> None:
         assert self.round is not None
         try:
             with Store(self.store, create=False) as store:
                 store.end_round(self.round.number, reason)
-        except (StoreError, OSError) as exc:  # the store pipeline has said what is wrong with it
-            logger.debug("Could not record the end of round %d: %s", self.round.number, exc)
+        except (StoreError, OSError, sqlite3.Error) as exc:  # the next run takes the round up again
+            if isinstance(exc, StoreError):
+                logger.debug("Could not record the end of round %d: %s", self.round.number, exc)
+            else:
+                disk.write_failed(
+                    spider.crawler, "to the store", disk.WriteProblem.of(exc, self.store), "set STORE_PATH"
+                )
 
 
 class _Decider:

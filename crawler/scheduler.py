@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.core.scheduler import Scheduler
+from scrapy.dupefilters import RFPDupeFilter
+from scrapy.utils.job import job_dir
+from scrapy.utils.misc import load_object
 
+from crawler import disk
 from crawler.fingerprint import CanonicalRequestFingerprinter
 from crawler.rounds import RoundPlan
 
@@ -37,12 +41,32 @@ class AutoScheduler(Scheduler):
 
 
 class ResumingScheduler(Scheduler):
-    """Scrapy's scheduler; its dupefilter knows what the store holds and the round leaves alone."""
+    """Scrapy's scheduler; its dupefilter knows what the store holds and the round leaves alone.
+
+    Its writes to JOBDIR (the disk queue, the dupefilter's ``requests.seen``) are guarded: the
+    first that fails stops the crawl with one message (:mod:`crawler.disk`), and the queue is
+    not touched again. What it held is not lost: the store has every link, and the next run's
+    plan (:mod:`crawler.rounds`) fetches what is left.
+    """
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ResumingScheduler:
         RoundPlan.of(crawler)  # planned before Scrapy reads JOBDIR: the plan drops Scrapy's request state there
-        return super().from_crawler(crawler)
+        if not disk.stopping(crawler):
+            try:
+                return super().from_crawler(crawler)
+            except OSError as exc:  # the dupefilter opens JOBDIR/requests.seen for writing
+                problem = disk.WriteProblem.of(exc, job_dir(crawler.settings) or "JOBDIR")
+                disk.write_failed(crawler, "to JOBDIR", problem, "set JOBDIR to another folder")
+        # JOBDIR cannot be written: a scheduler without it, and the spider closes as it opens (crawler.disk.state).
+        settings = crawler.settings
+        return cls(
+            dupefilter=RFPDupeFilter(fingerprinter=crawler.request_fingerprinter),
+            mqclass=load_object(settings["SCHEDULER_MEMORY_QUEUE"]),
+            stats=crawler.stats,
+            pqclass=load_object(settings["SCHEDULER_PRIORITY_QUEUE"]),
+            crawler=crawler,
+        )
 
     def open(self, spider: Spider) -> Any:
         opened = super().open(spider)
@@ -59,3 +83,40 @@ class ResumingScheduler(Scheduler):
                 # The fingerprinter keys on the canonical URL: any address of the page is the same request.
                 self.df.request_seen(Request(url))
         return opened
+
+    def enqueue_request(self, request: Request) -> bool:
+        if self._stopping():
+            return False
+        try:
+            return super().enqueue_request(request)
+        except OSError as exc:
+            self._write_failed(exc)
+            return False
+
+    def next_request(self) -> Request | None:
+        if self._stopping():
+            return None
+        try:
+            return super().next_request()
+        except OSError as exc:
+            self._write_failed(exc)
+            return None
+
+    def has_pending_requests(self) -> bool:
+        return not self._stopping() and super().has_pending_requests()
+
+    def close(self, reason: str) -> Any:
+        try:
+            return super().close(reason)
+        except OSError as exc:
+            self._write_failed(exc)
+            return None
+
+    def _stopping(self) -> bool:
+        assert self.crawler is not None
+        return disk.stopping(self.crawler)
+
+    def _write_failed(self, exc: OSError) -> None:
+        assert self.crawler is not None
+        problem = disk.WriteProblem.of(exc, job_dir(self.crawler.settings) or "JOBDIR")
+        disk.write_failed(self.crawler, "Scrapy's request queue in JOBDIR", problem, "set JOBDIR to another folder")

@@ -7,7 +7,7 @@ Every one can be overridden with ``-s NAME=VALUE``.
 import logging
 import os
 
-from crawler import logmask
+from crawler import logmask, transient
 
 BOT_NAME = "crawler"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -34,15 +34,15 @@ ONION_PROXY_ISOLATION = "crawl"
 # Scrapy's httpx handler speaks SOCKS5 and sends host names to the proxy unresolved;
 # this subclass also reads Tor's extended SOCKS error codes.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.download.OnionDownloadHandler",
-    "https": "crawler.download.OnionDownloadHandler",
+    "http": "crawler.tor.download.OnionDownloadHandler",
+    "https": "crawler.tor.download.OnionDownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.StayOnMirrorMiddleware": 50,
     # After RetryMiddleware (550) for responses and exceptions: an unreachable mirror is waited out
     # before a failure counts as the page's.
-    "crawler.outage.MirrorOutageMiddleware": 560,
-    "crawler.middlewares.OnionProxyMiddleware": 740,
+    "crawler.tor.outage.MirrorOutageMiddleware": 560,
+    "crawler.tor.onionproxy.OnionProxyMiddleware": 740,
     "crawler.shared.concurrency.SharedConcurrencyMiddleware": 745,  # only with REDIS_URL
     # Next to the download handler: it sees every response as received (before decompression,
     # retries and redirects). Only with WARC_DIR.
@@ -52,7 +52,14 @@ SPIDER_MIDDLEWARES = {
     "crawler.archive.identity.WarcIdentityMiddleware": 950,  # only with WARC_DIR
 }
 EXTENSIONS = {
-    "crawler.extensions.ProxyCheck": 0,
+    "crawler.tor.proxycheck.ProxyCheck": 0,
+    # A failed write anywhere stops the crawl with one message (crawler/disk/): Scrapy's feed
+    # exporter and spider state, in their guarded form, and the free-space watch.
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "crawler.disk.feed.FeedExporter": 0,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "crawler.disk.state.SpiderState": 0,
+    "crawler.disk.space.FreeSpaceGuard": 0,
 }
 
 # One fetch per article: the dupefilter and JOBDIR state see canonical URLs.
@@ -69,8 +76,8 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # a news page is well under this; a mirror 
 DOWNLOAD_VERIFY_CERTIFICATES = False
 RETRY_ENABLED = True
 RETRY_TIMES = 3
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-# -- an unreachable mirror (crawler/outage.py) ----------------------------------------
+RETRY_HTTP_CODES = transient.RETRY_HTTP_CODES  # 5xx of gateways and overloaded servers, 408, 429
+# -- an unreachable mirror (crawler/tor/outage.py) ------------------------------------
 MIRROR_OUTAGE_ENABLED = True  # off: every failure goes to Scrapy's RetryMiddleware alone
 MIRROR_PATIENCE = 900.0  # seconds a mirror may stay unreachable before the crawl stops
 # ...if it has answered once in this crawl (any HTTP response, robots.txt included); one that has not
@@ -116,6 +123,10 @@ ITEM_PIPELINES = {
 }
 STORE_PATH = "crawl.sqlite3"
 STORE_BATCH_SIZE = 100  # at most this many pages per transaction (each page is committed as it comes)
+# Below this many MiB free on the disk of STORE_PATH, JOBDIR, WARC_DIR or a local feed, the crawl stops
+# (exit 75: run it again once space is freed) before a write fails; looked at every ..._INTERVAL seconds. 0: off.
+STORE_MIN_FREE_MB = 100
+STORE_FREE_CHECK_INTERVAL = 2.0
 # -- rounds: the same command again (crawler/rounds.py) ------------------------------------
 # "auto": a new round when the last one finished, else the interrupted one taken up again;
 # "new": a new round in any case; "continue": the last round again in any case.

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import urllib.request
-import venv
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -330,18 +329,12 @@ def test_an_identical_payload_at_another_address_is_a_revisit(wire_crawl):
 
 
 @pytest.fixture(scope="session")
-def pywb_bin(tmp_path_factory) -> Path:
-    """pywb, from PyPI, in a venv of its own: it pins an old redis client the shared crawl
-    cannot use. Kept in the test venv (``.venv/pywb``) between runs."""
+def pywb_bin() -> Path:
+    """pywb, in a venv of its own inside the test venv (``.venv/pywb``: it pins an old redis client
+    the shared crawl cannot use), as the README's test command and ``.ci/run`` install it."""
     home = Path(sys.prefix) / "pywb"
-    wayback = home / "bin" / "wayback"
-    if not wayback.exists():
-        venv.create(home, with_pip=True, clear=True)
-        install = subprocess.run(
-            [home / "bin" / "pip", "install", "-q", "pywb==2.10.0"], capture_output=True, text=True, timeout=600
-        )
-        if install.returncode != 0:
-            pytest.skip(f"pywb could not be installed from PyPI: {install.stderr[-500:]}")
+    if not (home / "bin" / "wayback").exists():
+        pytest.skip(f"pywb is not installed: python3 -m venv {home} && {home}/bin/pip install -q pywb==2.10.0")
     return home / "bin"
 
 

@@ -22,8 +22,8 @@ from crawler.store.changes import (
     wdiff,
     word_diff,
 )
-from crawler.viewer.headless import Chromium, chromium_missing
 from tests.crawling import read_items, run_scrapy
+from tests.support.headless import Chromium, chromium_missing
 
 NYT = "https://www.nytimes.com"
 WORD = f"{NYT}/2026/01/01/world/word.html"  # round 2: one word edited

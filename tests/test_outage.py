@@ -27,7 +27,7 @@ def _stored_ok(result, site):
 
 
 def _outage_lines(result):
-    return [line for line in result.stderr.splitlines() if "crawler.outage" in line]
+    return [line for line in result.stderr.splitlines() if "crawler.tor.outage" in line]
 
 
 @pytest.mark.parametrize(

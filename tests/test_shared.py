@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from crawler.samplemirror import MirrorServer, RecordingSocks5Server, build_site
-from crawler.samplemirror.localredis import LocalRedis, free_port
 from tests.crawling import ScriptedMirror, article_fetches, crawl_command, html_page, read_items, run_crawl, run_scrapy
+from tests.support.localredis import LocalRedis, free_port
 
 PASSWORD = "s3cret-test-pw"
 BIN = Path(sys.executable).parent

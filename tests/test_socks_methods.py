@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from crawler.download import WHICH_HANDLER
-from crawler.proxy import NO_AUTH, USER_PASS, StreamIsolation, check_proxy, parse_proxy
 from crawler.samplemirror.proxies import RecordingSocks5Server
+from crawler.tor.download import WHICH_HANDLER
+from crawler.tor.proxy import NO_AUTH, USER_PASS, StreamIsolation, check_proxy, parse_proxy
 from tests.crawling import article_fetches, run_crawl
 
 MIRROR_PATIENCE = 900  # the default: a refused greeting must not be waited out like an unreachable mirror

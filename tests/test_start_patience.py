@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from crawler.outage import other_mirrors
 from crawler.samplemirror import MIRROR_V3, MirrorServer, Outage, RecordingSocks5Server, build_site
+from crawler.tor.outage import other_mirrors
 from crawler.url.rules import bundled_rules_dir
 from tests.crawling import ScriptedMirror, html_page, run_crawl
 from tests.test_onion import make_v3

@@ -5,7 +5,7 @@ from scrapy.exceptions import DownloadConnectionRefusedError, DownloadTimeoutErr
 from scrapy.http import HtmlResponse
 
 from crawler.samplemirror.outage import PRIVOXY_FAILURE_PAGE
-from crawler.tor import SOCKS_REPLIES, TorSocksError, proxy_refusal, read_tor_socks_replies, unreachable_reason
+from crawler.tor.replies import SOCKS_REPLIES, TorSocksError, proxy_refusal, read_tor_socks_replies, unreachable_reason
 
 
 @pytest.mark.parametrize("code", sorted(c for c in SOCKS_REPLIES if c >= 0xF0))

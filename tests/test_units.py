@@ -13,14 +13,16 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.cli import project_settings
+from crawler.context import CrawlContext
 from crawler.items import LinkKind
 from crawler.links import classify, extract_links, follow_address
-from crawler.middlewares import OffMirror, OnionProxyMiddleware, StayOnMirrorMiddleware
-from crawler.outage import Postponed
-from crawler.proxy import parse_proxy
+from crawler.middlewares import OffMirror, StayOnMirrorMiddleware
 from crawler.rounds import SCRAPY_REQUEST_STATE, RoundPlan
 from crawler.spiders.mirror import MirrorSpider
 from crawler.store import Store, is_transient
+from crawler.tor.onionproxy import OnionProxyMiddleware
+from crawler.tor.outage import Postponed
+from crawler.tor.proxy import parse_proxy
 from crawler.url import MirrorPlan, fetch_url, normalize_url
 
 V2 = "www.nytimes3xbfgragh.onion"
@@ -94,6 +96,39 @@ def test_onion_proxy_sets_the_proxy_with_the_crawls_own_credentials():
     third = Request(f"http://{V3}/a")
     other.process_request(third)
     assert third.meta["proxy"] != first.meta["proxy"]  # another crawl, other circuits
+
+
+def test_the_components_get_the_spiders_plan_from_the_crawler():
+    """A component made before the spider sees the plan the spider makes; another crawl has its own."""
+    crawler = get_crawler(MirrorSpider, settings_dict=project_settings())
+    proxy = OnionProxyMiddleware.from_crawler(crawler)
+    stay = StayOnMirrorMiddleware.from_crawler(crawler)
+    assert CrawlContext.of(crawler).mirror_plan is None
+    assert stay.process_request(Request("https://www.example.org/")) is None  # no plan: left alone
+    spider = MirrorSpider.from_crawler(crawler, start_urls=f"http://{V3}/")
+    assert CrawlContext.of(crawler).mirror_plan is spider.plan
+    assert proxy.context is stay.context is CrawlContext.of(crawler)
+    with pytest.raises(OffMirror):
+        stay.process_request(Request("https://www.example.org/"))
+    other = _crawler_with_spider({"ONION_PROXY_ISOLATION": "site"})
+    assert CrawlContext.of(other).mirror_plan is other.spider.plan is not spider.plan
+    request = Request(f"http://{V3}/a")
+    OnionProxyMiddleware.from_crawler(other).process_request(request)
+    assert request.meta["proxy"].startswith("socks5h://crawl-") and "-nytimes:" in request.meta["proxy"]
+
+
+def test_the_tor_package_hands_on_every_public_name_whatever_is_imported_first():
+    """``crawler.tor`` imports a name's module on the first ask: the archive's capture middleware,
+    which needs the outage middleware, can be imported before the download handler, which needs it."""
+    code = (
+        "import sys, crawler.tor; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted'})); "
+        "import crawler.archive.capture; "
+        "from crawler.tor import *; "
+        "print(sorted(name for name in crawler.tor.__all__ if name not in globals()))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:2] == ["[]", "[]"]
 
 
 def _page(url, status, depth, links=()):

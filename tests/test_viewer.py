@@ -1,6 +1,6 @@
 """The graph viewer (`scrapy graph -o graph.html`, crawler/viewer/): the page alone, then in Debian's chromium.
 
-The browser tests open the file from disk in headless chromium (crawler/viewer/headless.py), every
+The browser tests open the file from disk in headless chromium (tests/support/headless.py), every
 request recorded and every connection trapped, and keep a screenshot in test-artifacts/.
 """
 
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from crawler.items import LINK_KINDS, LinkKind
 from crawler.store import Store
 from crawler.store.graph import GraphStats, export_graph, viewer_graph
 from crawler.viewer import Drawing
-from crawler.viewer.headless import Chromium, chromium_missing, png_pixels
 from tests.crawling import run_scrapy
+from tests.support.headless import Chromium, chromium_missing, png_pixels
 from tests.test_graph import EDGES, NODES, PAGES, link, page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +106,14 @@ def test_the_page_is_self_contained(store, tmp_path):
     home = next(node for node in data["nodes"] if node["u"] == f"{NYT}/")
     assert home["t"] == "The New York Times" and home["s"] == 200 and data["kinds"][home["k"]] == "navigation"
     assert data["summary"]["pages"] == len(PAGES) and data["summary"]["aliases"] == 2
+    # The kinds' colours come with the data, from the one table of them; viewer.js has none of its own.
+    colours = dict(zip(data["kinds"], data["colours"], strict=True))
+    assert {kind: colours[kind] for kind in colours if kind in LINK_KINDS} == {
+        kind: colour for kind, colour in LINK_KINDS.items() if kind in colours
+    }
+    assert len(colours) > 3 and all(colours.values())
+    script = (ROOT / "crawler" / "viewer" / "viewer.js").read_text()
+    assert not re.search(rf"\b(?:{'|'.join(LinkKind)})\s*:\s*\"#", script)
 
 
 def test_hostile_text_stays_data(tmp_path):
@@ -245,6 +254,12 @@ def test_the_sample_mirror_in_chromium(whole_crawl, chromium):
         [(background, _)] = colours.most_common(1)
         drawn = len(pixels) - colours[background]
         assert drawn > 0.005 * len(pixels) and len(colours) > 20, (drawn, len(colours))
+        # Coloured by kind, from the table of link kinds: every image is drawn in the images' colour.
+        drawn_as = tab.evaluate(
+            "[...new Set(viewer.graph.filterNodes((k, a) => a.kind === 'image')"
+            ".map(k => viewer.renderer.getNodeDisplayData(k).color))]"
+        )
+        assert drawn_as == [LINK_KINDS[LinkKind.IMAGE]]
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "graph.png").write_bytes(tab.screenshot())
 

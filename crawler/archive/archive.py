@@ -24,6 +24,8 @@ import hashlib
 import logging
 import re
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,10 +35,12 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
+from crawler import disk
 from crawler.archive.files import Stored, WarcFiles
 from crawler.archive.records import SERVER_NOT_MODIFIED, HttpExchange, WarcRecordBuilder, payload_digest
 from crawler.exceptions import ArchiveError
 from crawler.reasons import ARCHIVE_ERROR
+from crawler.tor.outage import Postponed
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
     from crawler.items import Page
     from crawler.url.plan import MirrorPlan
 
-__all__ = ["Archive", "Capture"]
+__all__ = ["Archive", "Capture", "NotArchived"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,11 @@ _FILE_NAME_PART = re.compile(r"[a-z0-9.-]+")
 _DEDUP_STATUSES = range(200, 300)  # only successful payloads are worth a revisit
 NOT_MODIFIED = 304
 _WARC_1_1 = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+
+
+class NotArchived(Postponed):
+    """A fetch whose records could not be written (the crawl stops): its page is not stored,
+    and the next run fetches it again."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,11 @@ class Archive:
 
     def close(self) -> None:
         if self._files is not None:
-            self._files.close()
+            try:
+                self._files.close()
+            except OSError as exc:  # an .open file left: the next run cuts it to its last record
+                problem = disk.WriteProblem.of(exc, self.crawler.settings["WARC_DIR"])
+                disk.write_failed(self.crawler, "to the archive", problem, "set WARC_DIR to another folder")
 
     # -- per fetch -------------------------------------------------------------------
 
@@ -150,9 +163,10 @@ class Archive:
         record_id = response.rec_headers.get_header("WARC-Record-ID")
         request = self.builder.request(url, exchange, date)
         request.rec_headers.add_header("WARC-Concurrent-To", record_id)
-        stored, _ = self.files.write(response, request)
-        if original is None and dedup:
-            self.files.remember_payload(digest, stored)
+        with self._writing():
+            stored, _ = self.files.write(response, request)
+            if original is None and dedup:
+                self.files.remember_payload(digest, stored)
         self.crawler.stats.inc_value("warc/revisits" if original else "warc/responses")
         return Capture(record_id, url, date, digest, exchange, original or stored)
 
@@ -174,7 +188,22 @@ class Archive:
                 records.append(
                     self.builder.revisit(identity, capture.exchange, capture.digest, refers, capture.date, profile)
                 )
-        self.files.write(*records)
+        with self._writing():
+            self.files.write(*records)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around every write to WARC_DIR: once one has failed, the crawl stops (:mod:`crawler.disk`) and
+        nothing more is written; the fetch whose records are not archived raises :class:`NotArchived`,
+        so that its page is not stored either (the next run fetches it again)."""
+        if disk.stopping(self.crawler):
+            raise NotArchived("the crawl is stopping for a failed write")
+        try:
+            yield
+        except OSError as exc:
+            problem = disk.WriteProblem.of(exc, self.crawler.settings["WARC_DIR"])
+            disk.write_failed(self.crawler, "to the archive", problem, "set WARC_DIR to another folder")
+            raise NotArchived(problem.reason) from None
 
     def _rule_fields(self, page: Page) -> list[tuple[str, object]]:
         plan = self._plan()
@@ -190,7 +219,9 @@ class Archive:
         ]
 
     def _plan(self) -> MirrorPlan | None:
-        return getattr(self.crawler.spider, "plan", None)
+        from crawler.context import CrawlContext  # here, not at the top: this method is all that asks
+
+        return CrawlContext.of(self.crawler).mirror_plan
 
     # -- per file --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ on), so that it sees every response before any other middleware changes it: befo
 HttpCompressionMiddleware decodes the body, before RetryMiddleware retries a 503 or
 RedirectMiddleware follows a 301. The request line and headers come from what the
 HTTP client really sent, the status line and headers from what it received
-(:class:`crawler.download.OnionDownloadHandler` keeps them in ``request.meta``).
+(:class:`crawler.tor.download.OnionDownloadHandler` keeps them in ``request.meta``).
 
 A fetch that failed (a timeout, a refused connection, a mirror Tor cannot reach) has
 no response and leaves no record. Probes of an unreachable mirror are not archived.
@@ -20,8 +20,8 @@ from scrapy.http import Response
 
 from crawler.archive.archive import Archive
 from crawler.archive.records import HttpExchange
-from crawler.outage import PROBE
 from crawler.rounds import PREVIOUS_CAPTURE
+from crawler.tor.outage import PROBE
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

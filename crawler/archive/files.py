@@ -74,7 +74,7 @@ class WarcFiles:
         for path in sorted(self.folder.glob(f"*.warc.gz{OPEN_SUFFIX}")):
             _close_if_abandoned(path)
         self.payloads: dict[str, Stored] = _read_digests(self.folder)
-        self._digests = open(self.folder / f"digests-{self.host}.txt", "a", encoding="utf-8")  # noqa: SIM115
+        self._digests = os.open(self.folder / f"digests-{self.host}.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
     # -- writing -------------------------------------------------------------------
 
@@ -88,7 +88,11 @@ class WarcFiles:
         if self._fd is None or (self._size and self._size + len(data) > self.max_size):
             self._rotate()
         assert self._fd is not None and self._path is not None
-        _write_all(self._fd, data)
+        try:
+            _write_all(self._fd, data)
+        except OSError:
+            self._cut_and_close()
+            raise
         self._size += len(data)
         name = self._path.name.removesuffix(OPEN_SUFFIX)
         return [
@@ -104,12 +108,30 @@ class WarcFiles:
     def remember_payload(self, digest: str, stored: Stored) -> None:
         """Record that ``digest``'s payload is in ``stored``: later copies become revisits."""
         self.payloads[digest] = stored
-        self._digests.write(f"{digest} {stored.record_id} {stored.date} {stored.filename} {stored.uri}\n")
-        self._digests.flush()
+        line = f"{digest} {stored.record_id} {stored.date} {stored.filename} {stored.uri}\n"
+        end = os.fstat(self._digests).st_size
+        try:
+            _write_all(self._digests, line.encode("utf-8", "surrogateescape"))
+        except OSError:
+            os.ftruncate(self._digests, end)  # no half line: a later copy is archived whole instead
+            raise
 
     def close(self) -> None:
         self._close_file()
-        self._digests.close()
+        os.close(self._digests)
+
+    def _cut_and_close(self) -> None:
+        """After a write that failed part way (a full disk): cut the file back to its last
+        complete record and close it, so that it reads cleanly to its end whatever follows.
+        Shrinking a file needs no space. The next write opens a new file."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+            self._close_file()
+        except OSError as exc:  # still an .open file: the next run cuts it back (see _close_if_abandoned)
+            logger.debug("Could not close %s after a failed write: %s", self._path, exc)
+            os.close(self._fd)
+            self._fd = self._path = None
 
     # -- files -----------------------------------------------------------------------
 

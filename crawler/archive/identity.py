@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from crawler.archive.archive import Archive
+from crawler.archive.archive import Archive, NotArchived
 from crawler.items import Page
 
 if TYPE_CHECKING:
@@ -32,18 +32,24 @@ class WarcIdentityMiddleware:
 
     def process_spider_output(self, response: Response, result: Iterable[Any], spider: Any = None) -> Iterator[Any]:
         for item in result:
-            self._identify(response, item)
-            yield item
+            if self._identify(response, item):
+                yield item
 
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any], spider: Any = None
     ) -> AsyncIterator[Any]:
         async for item in result:
-            self._identify(response, item)
-            yield item
+            if self._identify(response, item):
+                yield item
 
-    def _identify(self, response: Response, item: Any) -> None:
+    def _identify(self, response: Response, item: Any) -> bool:
+        """Archive the page's identity; False when it could not be written (the page is then not
+        passed on: the crawl is stopping, and the next run fetches it again)."""
         request = getattr(response, "request", None)
         capture = self.archive.captures.get(request) if request is not None else None
         if isinstance(item, Page) and capture is not None and item.fetched_url == capture.uri:
-            self.archive.identify(capture, item, response.meta.get("via"))
+            try:
+                self.archive.identify(capture, item, response.meta.get("via"))
+            except NotArchived:
+                return False
+        return True

@@ -19,7 +19,7 @@ following redirects, within ``--timeout`` seconds (default: ``MIRROR_PROBE_TIMEO
 It reports up or down, the HTTP status, where ``/`` redirects (``Location``), the time to
 the response's first byte (its headers), the expiry of an https mirror's certificate (read,
 not verified: the crawl does not verify onion certificates either) and, for a mirror that
-does not answer, why in words (Tor's SOCKS reply, :mod:`crawler.tor`). A mirror is up
+does not answer, why in words (Tor's SOCKS reply, :mod:`crawler.tor.replies`). A mirror is up
 when it answers with a status below 500; a 5xx, a proxy's error page or no answer is down.
 
 Exit status: 0 when every checked mirror is up; 1 when one or more is down (a check that
@@ -45,7 +45,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.cli import ProjectCommand
 from crawler.exceptions import CrawlerError, NoMirror, RuleError
-from crawler.proxy import (
+from crawler.tor.proxy import (
     HOW_TO_FIX,
     NO_AUTH,
     StreamIsolation,
@@ -53,7 +53,7 @@ from crawler.proxy import (
     parse_proxy,
     proxy_url_from_settings,
 )
-from crawler.tor import proxy_refusal, read_tor_socks_replies, unreachable_reason
+from crawler.tor.replies import proxy_refusal, read_tor_socks_replies, unreachable_reason
 from crawler.url.normalize import normalizer_for
 from crawler.url.rules import Mirror, Rules, Site
 

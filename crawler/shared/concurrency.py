@@ -14,8 +14,8 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.outage import Postponed
 from crawler.shared.connection import RedisHealth, redis, redis_from_settings, shared_key
+from crawler.tor.outage import Postponed
 
 if TYPE_CHECKING:
     from scrapy import Spider

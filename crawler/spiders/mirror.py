@@ -18,10 +18,11 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 from twisted.python.failure import Failure
 
+from crawler.context import CrawlContext
 from crawler.items import LinkKind, Page
 from crawler.links import PageLink, extract_links, follow_address
-from crawler.outage import Postponed
 from crawler.rounds import PREVIOUS_CAPTURE, RoundPlan
+from crawler.tor.outage import Postponed
 from crawler.url.normalize import InvalidUrl, normalizer_for
 from crawler.url.plan import MirrorPlan
 
@@ -35,7 +36,7 @@ class MirrorSpider(scrapy.Spider):
     # The spider sees redirects (to record them) and error pages (to record them).
     # and the 304 that answers a conditional request.
     handle_httpstatus_list = [*REDIRECT_CODES, NOT_MODIFIED, *range(400, 600)]
-    plan: MirrorPlan  # set by from_crawler: the mirror each site is fetched on
+    plan: MirrorPlan  # set by from_crawler: the mirror each site is fetched on (the crawl's context has it too)
 
     def __init__(self, start_urls: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -48,6 +49,8 @@ class MirrorSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         normalizer = normalizer_for(crawler.settings.get("RULES_DIR"))
         spider.plan = MirrorPlan.from_start_urls(spider.start_url_list, normalizer)
+        # The components (staying on the mirror, per-site circuits, the archive) read it from the crawler.
+        CrawlContext.of(crawler).mirror_plan = spider.plan
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:

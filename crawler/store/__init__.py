@@ -11,12 +11,11 @@ from crawler.store.database import (
     DEFAULT_PATH,
     PAGE_COLUMNS,
     SCHEMA_VERSION,
-    TRANSIENT_STATUSES,
     Store,
     StoreError,
-    is_transient,
     store_path,
 )
+from crawler.transient import TRANSIENT_STATUSES, is_transient
 
 __all__ = [
     "DEFAULT_PATH",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -38,6 +39,7 @@ from typing import Any
 
 from crawler.exceptions import StoreError
 from crawler.items import FOLLOWED_KINDS, LinkKind, Page
+from crawler.transient import is_transient, transient_sql
 
 SCHEMA_VERSION = 2
 DEFAULT_PATH = "crawl.sqlite3"  # STORE_PATH when no project settings name one
@@ -157,21 +159,12 @@ CREATE INDEX IF NOT EXISTS aliases_by_url ON aliases (url);
 {_TABLES_2}
 """
 
-# A transient failure (no response, a 5xx, 408 or 429: worth another try) never makes a page
+# A transient failure (crawler.transient: no response, a 5xx, 408 or 429) never makes a page
 # done, and never overwrites a page that was answered for good (200, 301, 404, 410...).
-TRANSIENT_STATUSES = (408, 429)  # besides no response and every 5xx
 REMOVED_STATUSES = (404, 410)  # a page that answered 200 and now answers these was taken down
 NOT_MODIFIED = 304
-# is_transient in SQL, from the same constant ({t}: the table alias).
-_TRANSIENT = (
-    "({t}.status IS NULL OR {t}.status >= 500 OR {t}.status IN (" + ", ".join(map(str, TRANSIENT_STATUSES)) + "))"
-)
+_TRANSIENT = transient_sql("{t}")  # formatted with the table alias below
 _FINAL = f"NOT {_TRANSIENT}"
-
-
-def transient_sql(table: str) -> str:
-    """:func:`is_transient` of ``table``'s ``status`` column, in SQL (``table``: an alias)."""
-    return _TRANSIENT.format(t=table)
 
 
 _ALL_COLUMNS = (*PAGE_COLUMNS, "round", "checked_at", "changed_at")
@@ -195,15 +188,6 @@ ON CONFLICT (round, url) DO UPDATE SET checked_at = excluded.checked_at, status 
     outcome = excluded.outcome
 WHERE excluded.outcome != 'failed' OR checks.outcome = 'failed'
 """
-
-
-def is_transient(status: int | None) -> bool:
-    """True when a fetch that ended with ``status`` (None: no response) is worth another try.
-
-    >>> [is_transient(s) for s in (None, 200, 404, 410, 429, 503)]
-    [True, False, False, False, True, True]
-    """
-    return status is None or status >= 500 or status in TRANSIENT_STATUSES
 
 
 class Check(StrEnum):
@@ -322,7 +306,7 @@ class Store:
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:  # a folder that is missing, not a folder, or not writable
-            raise StoreError(f"{self.path}: cannot open or create the store ({exc})") from None
+            raise StoreError(f"{self.path}: cannot open or create the store ({_why_not(self.path, exc)})") from None
         try:
             # Check first: a file of another application is left exactly as it was.
             self._check_or_create(create)
@@ -721,3 +705,16 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _why_not(path: str, error: sqlite3.Error) -> str:
+    """The operating system's reason a store cannot be opened (SQLite says only "unable to open
+    database file"): a missing folder, a read-only file system, a permission."""
+    existed = os.path.lexists(path)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        return exc.strerror or str(error)
+    if not existed:
+        os.unlink(path)  # only a probe: leave no empty file behind
+    return str(error)

@@ -18,13 +18,16 @@ format follows the file's extension:
     knows of each page (section, published, authors, the first lines of its text) and
     the crawl's summary, in one self-contained page. Built in memory, within
     ``max_nodes`` and ``max_edges``: past them the most linked nodes are kept
-    (:class:`Cut` says what was left out); :func:`viewer_graph` gathers it.
+    (:class:`~crawler.viewer.model.Cut` says what was left out). This module hands the
+    viewer the rows (:func:`viewer_graph`); :mod:`crawler.viewer.model` decides what it shows.
+
+:data:`FORMATS` is the table of them: ``scrapy graph`` offers what it holds.
 
 Nodes carry ``title``, ``status``, ``fetched`` (a page row with a status exists),
 ``depth`` and ``kind``: ``"page"`` for a fetched page, otherwise the kind of link most
 links to it have (``article``, ``image``, ``external``, ...; ties go to the name first
 in alphabetical order). There is one edge per (source, target), as a ``DiGraph`` has no
-parallel edges: its ``kind`` is the first of :data:`KIND_PRIORITY` among the links from
+parallel edges: its ``kind`` is the first in :data:`crawler.items.LINK_KINDS` among the links from
 source to target, its ``text`` the distinct non-empty anchor texts of these links (by
 kind, then alphabetical) joined with ``" | "``.
 
@@ -54,14 +57,12 @@ GraphStats(nodes=2, edges=1, dangling=1, cut=None)
 from __future__ import annotations
 
 import csv
-import heapq
 import json
 import os
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -69,64 +70,20 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.exceptions import ExportError
-from crawler.items import LinkKind
+from crawler.items import LINK_KINDS, LinkKind, kind_rank
 from crawler.store.database import Store
 from crawler.store.summary import summarize
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from crawler.viewer.model import Cut, Edge, Node, PageRow, ViewerGraph
     from crawler.viewer.page import Drawing
 
-FORMATS = (".json", ".csv", ".graphml", ".gexf", ".html")
-# The kind an edge gets when a page links to one target in several ways; any other kind comes last.
-KIND_PRIORITY = tuple(
-    LinkKind[name] for name in ("REDIRECT", "ARTICLE", "NAVIGATION", "FILE", "IMAGE", "ONION", "EXTERNAL")
-)
 TEXT_SEPARATOR = " | "
 # SQLite's page cache (and sorter budget) while exporting, in KiB: bounded, and large
 # enough that sorting a million links seldom spills to temporary files.
 _CACHE_KIB = 64 * 1024
-# The viewer's panel shows this much of a page's cleaned text (its first lines).
-EXCERPT_CHARS = 400
-
-Node = dict[str, Any]
-Edge = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Cut:
-    """What the viewer left out to stay within its limits: the graph had ``nodes`` and
-    ``edges``; the page holds the ``kept_nodes`` most linked nodes and ``kept_edges`` edges
-    among them; ``dropped_dangling`` of the nodes left out were never fetched.
-
-    >>> print(Cut(nodes=30, edges=90, kept_nodes=10, kept_edges=20, dropped_dangling=15,
-    ...           max_nodes=10, max_edges=50).describe())  # doctest: +NORMALIZE_WHITESPACE
-    cut to the 10 most linked of 30 nodes (20 left out, 15 of them never fetched),
-    20 of 90 edges kept (limits: 10 nodes, 50 edges)
-    """
-
-    nodes: int
-    edges: int
-    kept_nodes: int
-    kept_edges: int
-    dropped_dangling: int
-    max_nodes: int | None
-    max_edges: int | None
-
-    def describe(self) -> str:
-        parts = []
-        if self.kept_nodes < self.nodes:
-            dropped = self.nodes - self.kept_nodes
-            parts.append(
-                f"cut to the {self.kept_nodes} most linked of {self.nodes} nodes "
-                f"({dropped} left out, {self.dropped_dangling} of them never fetched)"
-            )
-        parts.append(f"{self.kept_edges} of {self.edges} edges kept")
-        limits = ", ".join(
-            f"{limit} {name}" for limit, name in ((self.max_nodes, "nodes"), (self.max_edges, "edges")) if limit
-        )
-        return ", ".join(parts) + f" (limits: {limits})"
 
 
 @dataclass(frozen=True)
@@ -138,26 +95,6 @@ class GraphStats:
     edges: int
     dangling: int
     cut: Cut | None = None
-
-
-@dataclass
-class ViewerGraph:
-    """The graph as the viewer shows it (see :func:`viewer_graph`).
-
-    ``nodes``: the export's node attributes, plus ``host``, ``in_degree`` and ``kind`` (the
-    kind of link most edges to the node have, ``"page"`` for a page nothing links to) and,
-    for a page row, ``section``, ``published``, ``authors``, ``excerpt``, ``fetched_at``,
-    ``error``, ``mirror``. ``edges``: ``(source index, target index, kind, text, weight)``.
-    ``summary``: what the store holds, for the page's header. ``options``: the export's.
-    """
-
-    nodes: list[Node]
-    edges: list[tuple[int, int, str, str, int]]
-    summary: dict[str, Any]
-    options: dict[str, Any]
-    store: str
-    cut: Cut | None = None
-    kinds: list[str] = field(default_factory=list)
 
 
 def export_graph(
@@ -201,7 +138,7 @@ def export_graph(
         (None: as ``crawler.settings`` sets them).
     """
     path = Path(path)
-    writer = _WRITERS.get(path.suffix.lower())
+    writer = FORMATS.get(path.suffix.lower())
     if writer is None:
         raise ExportError(f"{path.name}: unsupported graph format {path.suffix!r} (use one of {', '.join(FORMATS)})")
     query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
@@ -249,15 +186,6 @@ def merge_texts(texts: Iterable[str]) -> str:
     return TEXT_SEPARATOR.join(dict.fromkeys(text for text in texts if text))
 
 
-def kind_rank(kind: str) -> tuple[int, str]:
-    """Sort key of a link kind by :data:`KIND_PRIORITY` (unknown kinds last, by name).
-
-    >>> sorted(["external", "zzz", "article", "navigation"], key=kind_rank)
-    ['article', 'navigation', 'external', 'zzz']
-    """
-    return (KIND_PRIORITY.index(kind) if kind in KIND_PRIORITY else len(KIND_PRIORITY), kind)
-
-
 def graphml_safe(attributes: dict[str, Any]) -> dict[str, Any]:
     """Attributes with every ``None`` replaced: ``""`` for ``title``, ``text`` and
     ``kind``, ``-1`` for the rest (``status``, ``depth``...).
@@ -275,7 +203,8 @@ def graphml_safe(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Query:
-    """The SQL for one export's nodes and edges, both as iterators sorted by URL."""
+    """The SQL for one export's nodes and edges, both as iterators sorted by URL; for the
+    viewer, the rows it reads (:class:`crawler.viewer.model.GraphRows`)."""
 
     def __init__(self, store: Store, *, articles_only: bool, by_host: bool, keep_dangling: bool) -> None:
         self.store = store
@@ -315,13 +244,23 @@ class _Query:
     def edges(self) -> Iterator[Edge]:
         return self._host_edges() if self.by_host else self._page_edges()
 
-    def page_details(self) -> Iterator[tuple[Any, ...]]:
-        """What the viewer's panel shows of every page row: url, section, published,
-        authors (JSON), the start of the text, fetched_at, error, mirror."""
-        return self.db.execute(
+    def pages(self, text_chars: int) -> Iterator[PageRow]:
+        """What the viewer's panel shows of every page row, with the first ``text_chars`` characters
+        of its text (by host, none: the nodes are hosts)."""
+        from crawler.viewer.model import PageRow
+
+        if self.by_host:
+            return
+        rows = self.db.execute(
             "SELECT url, section, published, authors, substr(text, 1, ?), fetched_at, error, mirror FROM pages",
-            (EXCERPT_CHARS + 1,),
+            (text_chars,),
         )
+        for url, section, published, authors, text, fetched_at, error, mirror in rows:
+            yield PageRow(url, section, published, json.loads(authors or "[]"), text or "", fetched_at, error, mirror)
+
+    def host(self, url: str) -> str:
+        """The host the viewer lists the node ``url`` under: its origin (by host, itself)."""
+        return url if self.by_host else host_of(url)
 
     def _page_nodes(self) -> Iterator[Node]:
         rows = self.db.execute(
@@ -393,11 +332,9 @@ class _Query:
             }
 
 
-# kind_rank in SQL: the position of ``kind`` in KIND_PRIORITY.
+# kind_rank in SQL: the position of ``kind`` in LINK_KINDS.
 _SQL_RANK = (
-    "CASE kind "
-    + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KIND_PRIORITY))
-    + (f" ELSE {len(KIND_PRIORITY)} END")
+    "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(LINK_KINDS)) + (f" ELSE {len(LINK_KINDS)} END")
 )
 
 
@@ -425,14 +362,9 @@ def viewer_graph(
     max_nodes: int | None = None,
     max_edges: int | None = None,
 ) -> ViewerGraph:
-    """The graph the ``.html`` viewer shows: the nodes and edges of the other formats
-    (same options), with what the store knows of each page and the crawl's summary.
-
-    Past ``max_nodes`` it keeps the most linked nodes (by in-degree; then fetched pages
-    before dangling targets, then the shallowest), and the edges among them; past
-    ``max_edges``, the edges of the first kinds in :data:`KIND_PRIORITY` to the most linked
-    targets. ``cut`` says what was left out. Memory: the kept graph, plus a count per node.
-    """
+    """The graph the ``.html`` viewer shows: the nodes and edges of the other formats (same
+    options), with what the store knows of each page and the crawl's summary, within ``max_nodes``
+    and ``max_edges`` (see :func:`crawler.viewer.model.gather`)."""
     query = _Query(store, articles_only=articles_only, by_host=by_host, keep_dangling=keep_dangling)
     query.limits = (max_nodes, max_edges)
     with _export_session(store.db):
@@ -440,125 +372,45 @@ def viewer_graph(
 
 
 def _viewer_graph(query: _Query) -> ViewerGraph:
+    from crawler.viewer.model import gather  # the viewer, only when asked for: every scrapy command imports this module
+
     max_nodes, max_edges = query.limits
-    in_degree: Counter[str] = Counter()
-    incoming: dict[str, Counter[str]] = {}
-    total_edges = 0
-    for edge in query.edges():
-        in_degree[edge["target"]] += 1
-        incoming.setdefault(edge["target"], Counter())[edge["kind"]] += 1
-        total_edges += 1
-
-    def rank(node: Node) -> tuple[int, bool, int]:
-        depth = node["depth"]
-        return (in_degree[node["id"]], node["fetched"], -(depth if depth is not None else 1 << 30))
-
-    total_nodes = total_dangling = 0
-    ranked: list[tuple[tuple[int, bool, int], str]] = []
-    for node in query.nodes():
-        total_nodes += 1
-        total_dangling += not node["fetched"]
-        ranked.append((rank(node), node["id"]))
-    if max_nodes is not None and total_nodes > max_nodes:
-        kept = {url for _, url in heapq.nlargest(max_nodes, ranked)}
-    else:
-        kept = {url for _, url in ranked}
-    del ranked
-
-    nodes: list[Node] = []
-    index: dict[str, int] = {}
-    for node in query.nodes():
-        url = node["id"]
-        if url not in kept:
-            continue
-        kinds = incoming.get(url)
-        node["kind"] = min(kinds.items(), key=lambda pair: (-pair[1], kind_rank(pair[0])))[0] if kinds else node["kind"]
-        node["host"] = url if query.by_host else host_of(url)
-        node["in_degree"] = in_degree[url]
-        index[url] = len(nodes)
-        nodes.append(node)
-
-    edges = [
-        (index[edge["source"]], index[edge["target"]], edge["kind"], edge["text"], edge.get("weight", 1))
-        for edge in query.edges()
-        if edge["source"] in index and edge["target"] in index
-    ]
-    if max_edges is not None and len(edges) > max_edges:
-        edges = heapq.nsmallest(max_edges, edges, key=lambda e: (kind_rank(e[2]), -nodes[e[1]]["in_degree"], e[:2]))
-        edges.sort(key=lambda e: (e[0], e[1]))
-
-    if not query.by_host:
-        for url, section, published, authors, text, fetched_at, error, mirror in query.page_details():
-            at = index.get(url)
-            if at is None:
-                continue
-            nodes[at].update(
-                section=section,
-                published=published,
-                authors=json.loads(authors or "[]"),
-                excerpt=excerpt(text or ""),
-                fetched_at=fetched_at,
-                error=error,
-                mirror=mirror,
-            )
-
-    cut = None
-    if len(nodes) < total_nodes or len(edges) < total_edges:
-        dangling_kept = sum(1 for node in nodes if not node["fetched"])
-        cut = Cut(
-            nodes=total_nodes,
-            edges=total_edges,
-            kept_nodes=len(nodes),
-            kept_edges=len(edges),
-            dropped_dangling=total_dangling - dangling_kept,
-            max_nodes=max_nodes,
-            max_edges=max_edges,
-        )
-    summary = summarize(query.store)
-    return ViewerGraph(
-        nodes=nodes,
-        edges=edges,
-        summary={
-            "pages": summary.pages,
-            "fetched_ok": summary.fetched_ok,
-            "failed": summary.failed,
-            "articles": summary.unique_articles,
-            "aliases": summary.aliases,
-            "aliases_by_reason": summary.aliases_by_reason,
-            "links": sum(summary.links_by_kind.values()),
-            "links_by_kind": summary.links_by_kind,
-            "first_fetched": summary.first_fetched,
-            "last_fetched": summary.last_fetched,
-            "rounds": summary.rounds,
-            "last_round": None
-            if summary.last_round is None
-            else {
-                "number": summary.last_round.number,
-                "started_at": summary.last_round.started_at,
-                "finished": summary.last_round.finished_at is not None,
-                "changed": summary.last_round.changed,
-                "new": summary.last_round.checks.get("new", 0),
-            },
-        },
-        options=dict(query.options),
+    return gather(
+        query,
         store=Path(query.store_path).name,
-        cut=cut,
-        kinds=sorted({node["kind"] for node in nodes}, key=kind_rank),
+        options=dict(query.options),
+        summary=_header(query.store),
+        max_nodes=max_nodes,
+        max_edges=max_edges,
     )
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    r"""The first lines of ``text``, at most ``limit`` characters (cut at a word, with an ellipsis).
-
-    >>> excerpt("First line.\n\nSecond line.\nThird.", limit=40)
-    'First line.\nSecond line.\nThird.'
-    >>> excerpt("one two three four", limit=10)
-    'one two…'
-    """
-    lines = "\n".join(line.strip() for line in text.splitlines() if line.strip())
-    if len(lines) <= limit:
-        return lines
-    return lines[:limit].rsplit(" ", 1)[0].rstrip() + "…"
+def _header(store: Store) -> dict[str, Any]:
+    """The crawl's figures, as the viewer's header shows them."""
+    summary = summarize(store)
+    last = summary.last_round
+    return {
+        "pages": summary.pages,
+        "fetched_ok": summary.fetched_ok,
+        "failed": summary.failed,
+        "articles": summary.unique_articles,
+        "aliases": summary.aliases,
+        "aliases_by_reason": summary.aliases_by_reason,
+        "links": sum(summary.links_by_kind.values()),
+        "links_by_kind": summary.links_by_kind,
+        "first_fetched": summary.first_fetched,
+        "last_fetched": summary.last_fetched,
+        "rounds": summary.rounds,
+        "last_round": None
+        if last is None
+        else {
+            "number": last.number,
+            "started_at": last.started_at,
+            "finished": last.finished_at is not None,
+            "changed": last.changed,
+            "new": last.checks.get("new", 0),
+        },
+    }
 
 
 # -- writers -------------------------------------------------------------------------
@@ -626,7 +478,7 @@ def _networkx_writer(name: str) -> Callable[[_Query, Path], GraphStats]:
 
 
 def _write_html(query: _Query, path: Path) -> GraphStats:
-    from crawler.viewer import write_page  # the page's templates and vendored scripts, only when asked for
+    from crawler.viewer.page import write_page
 
     graph = _viewer_graph(query)
     write_page(graph, path, query.drawing)
@@ -634,7 +486,9 @@ def _write_html(query: _Query, path: Path) -> GraphStats:
     return GraphStats(len(graph.nodes), len(graph.edges), dangling, graph.cut)
 
 
-_WRITERS: dict[str, Callable[[_Query, Path], GraphStats]] = {
+#: The formats of the graph, by the extension that names them, and their writers: ``scrapy graph -o``
+#: and :func:`export_graph` take exactly these.
+FORMATS: dict[str, Callable[[_Query, Path], GraphStats]] = {
     ".json": _write_json,
     ".csv": _write_csv,
     ".graphml": _networkx_writer("write_graphml"),

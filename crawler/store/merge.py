@@ -70,8 +70,8 @@ from crawler.store.database import (
     Check,
     Store,
     StoreError,
-    transient_sql,
 )
+from crawler.transient import transient_sql
 
 __all__ = ["MergeStats", "merge_stores", "page_order_key"]
 

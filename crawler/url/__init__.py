@@ -5,7 +5,7 @@ mirror, rewriting documents. No Scrapy here: the crawl builds on it, and so can 
 * :mod:`.onion` -- onion address checks (v2, v3 with its checksum);
 * :mod:`.normalize` -- :func:`normalize_url`, :func:`explain_url`, :func:`fetch_url`;
 * :mod:`.rewrite` -- :func:`rewrite_text`: every URL in a document in canonical form;
-* :mod:`.scan` -- finding URLs, attribute values and onion names in text (with an optional C version);
+* :mod:`.scan` -- finding URLs, attribute values and onion names in text;
 * :mod:`.plan` -- :class:`MirrorPlan`: the mirror a crawl fetches each site on.
 
 >>> from crawler.url import normalize_url

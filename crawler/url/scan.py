@@ -9,10 +9,13 @@ The rewriter's scans, each a function over a whole ``str``:
 - :func:`common_url_parts`: the parts of a URL of the common shape (the normalizer's fast path);
 - :func:`splice`: a text with some spans replaced, written once.
 
-Each has a pure-Python definition here and, where the package was built with a C
-compiler, a C version (``crawler/url/_cscan.c``) that gives the same answer in one pass;
-:data:`COMPILED` says which is in use. ``ONION_CRAWLER_PURE_PYTHON=1`` in the environment
-keeps the Python versions. tests/test_scan.py holds both to :data:`URL_RE` and to each other.
+They are pure Python, and the regexes below say what each finds: :data:`URL_RE` is the
+definition of a URL, and the URL split is a scanner faster than a plain split with it, held
+to its answers (tests/test_scan.py checks them on arbitrary text and on every code point).
+Pure Python is fast enough here: the URLs of a 100 KB page are found and substituted in
+under a millisecond, where a Tor fetch takes a second or more (bench/bench_rewrite.py
+measures it), and it keeps the package one universal wheel, with no compiled code reading
+hostile pages.
 
 >>> split_urls('see <a href="https://a.example/x">, HTTP://b.example!')
 ['see <a href="', 'https://a.example/x', '">, ', 'HTTP://b.example!', '']
@@ -26,14 +29,11 @@ keeps the Python versions. tests/test_scan.py holds both to :data:`URL_RE` and t
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
-from types import ModuleType
 
 __all__ = [
     "COMMON_URL_RE",
-    "COMPILED",
     "URL_RE",
     "attribute_values",
     "common_url_parts",
@@ -88,12 +88,12 @@ def _class_char(code: int) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\U{code:08x}"
 
 
-# The Python scanner: the same head, then a run of URL characters or backslashes. It writes
+# The scanner: the same head, then a run of URL characters or backslashes. It writes
 # the class as the ranges between the characters that end a URL, because the regex engine
 # tests ``\s`` (a Unicode category) and a negated class per character far slower (the scan
 # ran at half the speed); and it takes backslashes in, because the definition's escape loop
 # is the engine's slowest construct. A URL with a backslash that starts no escape is cut
-# there afterwards (``_split_urls``), which is rare.
+# there afterwards (:func:`split_urls`), which is rare.
 _SCAN_CHARS = _every_character_but(_WHITESPACE + _URL_ENDS)
 _SCAN_BODY = rf"{_SLASH}{_SLASH}(?:\[[0-9A-Za-z:.%_~-]*\])?{_SCAN_CHARS}*"
 # A scheme in lower case makes a literal the engine skips ahead to; a case-blind scan tests
@@ -120,7 +120,7 @@ _ATTR_BOUNDARY = frozenset(" \t\r\n\f\"'-/")
 _ONION_SUFFIX_RE = re.compile(r"\.onion(?![a-z0-9-])", re.IGNORECASE | re.ASCII)
 
 
-def _split_urls(text: str) -> list[str]:
+def split_urls(text: str) -> list[str]:
     """``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
     odd_case = _odd_case_heads(text)
     parts = _split_with_odd_case(text, odd_case) if odd_case else _URL_SCAN_RE.split(text)
@@ -150,7 +150,7 @@ def _odd_case_heads(text: str) -> list[int]:
 
 
 def _split_with_odd_case(text: str, odd_case: list[int]) -> list[str]:
-    """:func:`_split_urls`' split for a text with URLs in capitals: the URLs one by one, each the
+    """:func:`split_urls`' split for a text with URLs in capitals: the URLs one by one, each the
     first of the next lower-case URL and the next URL at one of ``odd_case``, as the definition's
     scan from left to right finds them (a URL starts at a lower-case scheme or at one of those)."""
     parts: list[str] = []
@@ -172,7 +172,7 @@ def _split_with_odd_case(text: str, odd_case: list[int]) -> list[str]:
     return parts
 
 
-def _substitute_urls(text: str, memo: dict[str, str], rewrite: Callable[[str], str]) -> str:
+def substitute_urls(text: str, memo: dict[str, str], rewrite: Callable[[str], str]) -> str:
     """``text`` with each URL (:data:`URL_RE`) replaced by ``memo[url]``, or by ``rewrite(url)``
     where ``memo`` has none: one split, then a memo look-up per URL (a callback per match would
     cost more than the look-up)."""
@@ -184,20 +184,26 @@ def _substitute_urls(text: str, memo: dict[str, str], rewrite: Callable[[str], s
     return "".join(parts)
 
 
-def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
-    """``text`` with each ``(start, end, replacement)`` of ``edits`` (in order, apart) made."""
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, replacement)`` of ``edits`` (in order, apart) made.
+
+    Edits out of order, overlapping or past the end raise ValueError rather than give a text
+    with some part written twice or lost (slicing would take any of them).
+    """
     if not edits:
         return text
     pieces: list[str] = []
     last = 0
     for start, end, replacement in edits:
+        if not last <= start <= end <= len(text):
+            raise ValueError(f"edit {start}:{end} is not in order within a text of {len(text)} characters")
         pieces += (text[last:start], replacement)
         last = end
     pieces.append(text[last:])
     return "".join(pieces)
 
 
-def _attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
+def attribute_values(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
     """The spans of the relative values of the attributes ``names`` in ``text``, in one pass
     from left to right over all the names: each value is read whole (a name inside a value is
     part of the value), and ``xsrc=`` (another attribute) is read whole and skipped."""
@@ -235,7 +241,8 @@ COMMON_URL_RE = re.compile(
 CommonUrlParts = tuple[str, str, str | None, str | None]
 
 
-def _common_url_parts(url: str) -> CommonUrlParts | None:
+def common_url_parts(url: str) -> CommonUrlParts | None:
+    """(scheme, netloc, path, query) of a URL of the common shape (:data:`COMMON_URL_RE`), or None."""
     match = COMMON_URL_RE.fullmatch(url)
     if match is None:
         return None
@@ -243,37 +250,6 @@ def _common_url_parts(url: str) -> CommonUrlParts | None:
     return scheme, netloc, path, query
 
 
-def _onion_suffixes(text: str) -> list[int]:
+def onion_suffixes(text: str) -> list[int]:
+    """Where in ``text`` ".onion" (ASCII, any case) ends a host name: the offsets of its dot."""
     return [match.start() for match in _ONION_SUFFIX_RE.finditer(text)]
-
-
-def _compiled() -> ModuleType | None:
-    if os.environ.get("ONION_CRAWLER_PURE_PYTHON"):
-        return None
-    try:
-        from crawler.url import _cscan
-    except ImportError:  # built without a C compiler: the Python versions give the same
-        return None
-    return _cscan
-
-
-_C = _compiled()
-COMPILED = _C is not None
-"""Whether the C scanner is in use."""
-
-split_urls: Callable[[str], list[str]] = _C.split_urls if _C else _split_urls
-"""``text`` split around the URLs :data:`URL_RE` finds: text, URL, text, ..., text."""
-substitute_urls: Callable[[str, dict[str, str], Callable[[str], str]], str] = (
-    _C.substitute_urls if _C else _substitute_urls
-)
-"""``text`` with each URL replaced by ``memo[url]``, or by ``rewrite(url)`` where ``memo`` has none."""
-splice: Callable[[str, list[tuple[int, int, str]]], str] = _C.splice if _C else _splice
-"""``text`` with each ``(start, end, replacement)`` of ``edits`` (in order, apart) made."""
-attribute_values: Callable[[str, tuple[str, ...]], list[tuple[int, int]]] = (
-    _C.attribute_values if _C else _attribute_values
-)
-"""The spans of the relative values of the attributes ``names`` in ``text`` (see ``_attribute_values``)."""
-onion_suffixes: Callable[[str], list[int]] = _C.onion_suffixes if _C else _onion_suffixes
-"""Where in ``text`` ".onion" (ASCII, any case) ends a host name: the offsets of its dot."""
-common_url_parts: Callable[[str], CommonUrlParts | None] = _C.common_url_parts if _C else _common_url_parts
-"""(scheme, netloc, path, query) of a URL of the common shape (:data:`COMMON_URL_RE`), or None."""

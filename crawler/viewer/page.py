@@ -26,7 +26,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from crawler.store.graph import ViewerGraph
+from crawler.items import LINK_KINDS
+from crawler.viewer.model import ViewerGraph
 
 HERE = Path(__file__).parent
 VENDOR = HERE / "vendor"
@@ -37,6 +38,13 @@ _GUARD = (
     "window.cspViolations=[];document.addEventListener('securitypolicyviolation',function(e)"
     "{window.cspViolations.push(e.violatedDirective+' '+e.blockedURI)});"
 )
+# A node's colour by its kind: its links' (crawler.items.LINK_KINDS), and for the two kinds that no link
+# gives (crawler.store.graph), a fetched page nothing links to and a host, green. viewer.js reads them
+# from the page's data: it has no colours of kinds of its own.
+KIND_COLOURS: dict[str, str] = {kind.value: colour for kind, colour in LINK_KINDS.items()} | {
+    "page": "#2f855a",
+    "host": "#2f855a",
+}
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
 
@@ -105,7 +113,8 @@ _DRAWING_SETTINGS = ("VIEWER_LARGE_NODES", "VIEWER_LARGE_EDGES", "VIEWER_FROZEN_
 
 def page_data(graph: ViewerGraph, drawing: Drawing | None = None) -> dict[str, Any]:
     """The graph in the page's JSON: nodes as objects with short keys (absent when empty),
-    hosts and kinds as lists the nodes and edges index, edges as ``[source, target, kind]``
+    hosts and kinds as lists the nodes and edges index (``colours``: each kind's, from
+    :data:`KIND_COLOURS`; null for a kind it has none for), edges as ``[source, target, kind]``
     (plus the anchor text, and the weight when it is not 1). ``large``: the graph has more nodes
     or more edges than ``drawing`` allows (None: :meth:`Drawing.default`), and the page draws it in
     its cheap mode; ``frozen_edges``: large, or more edges than ``drawing.frozen_edges``, and the
@@ -151,6 +160,7 @@ def page_data(graph: ViewerGraph, drawing: Drawing | None = None) -> dict[str, A
         "summary": graph.summary,
         "cut": None if graph.cut is None else {"describe": graph.cut.describe(), **graph.cut.__dict__},
         "kinds": kinds,
+        "colours": [KIND_COLOURS.get(kind) for kind in kinds],
         "hosts": hosts,
         "large": large,
         "frozen_edges": large or len(edges) > drawing.frozen_edges,

@@ -10,10 +10,6 @@
   var data = JSON.parse(document.getElementById("graph-data").textContent);
   timings.parsed = performance.now();
 
-  var KIND_COLOURS = {
-    page: "#2f855a", article: "#2b6cb0", navigation: "#805ad5", redirect: "#b7791f", file: "#4a5568",
-    image: "#319795", onion: "#c53030", external: "#dd6b20", host: "#2f855a",
-  };
   var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#bcbd22", "#393b79", "#637939", "#843c39"];
   var OTHER = "#a0aec0", NO_SECTION = "#cbd5e0", DIMMED = "#edf2f7";
@@ -31,6 +27,8 @@
   function plural(n, word) { return fmt(n) + " " + word + (n === 1 ? "" : "s"); }
 
   var nodes = data.nodes, kinds = data.kinds, hosts = data.hosts;
+  // Each kind's colour comes with the data (crawler/viewer/page.py: crawler.items.LINK_KINDS), by its index.
+  function kindColour(k) { return data.colours[k] || OTHER; }
 
   // -- the graph ---------------------------------------------------------------------------------
   var graph = new graphology.DirectedGraph({ allowSelfLoops: true });
@@ -38,7 +36,7 @@
   nodes.forEach(function (n, i) {
     if (n.sec) sectionCounts[n.sec] = (sectionCounts[n.sec] || 0) + 1;
     graph.addNode(n.u, {
-      i: i, label: n.t || n.u, kind: kinds[n.k], host: n.h, fetched: n.f === 1,
+      i: i, label: n.t || n.u, kind: kinds[n.k], kindColour: kindColour(n.k), host: n.h, fetched: n.f === 1,
       type: n.f === 1 ? "circle" : "dangling", x: 0, y: 0, size: 2,
     });
   });
@@ -61,7 +59,6 @@
     if (degree > maxIn) maxIn = degree;
     attr.hostGroup = n.h < MAX_HOSTS ? n.h : MAX_HOSTS;
     hostCounts[attr.hostGroup] = (hostCounts[attr.hostGroup] || 0) + 1;
-    attr.kindColour = KIND_COLOURS[attr.kind] || OTHER;
     attr.sectionColour = n.sec ? sectionColour[n.sec] : NO_SECTION;
   });
   // Size by in-degree; first positions on a sunflower spiral, the most linked in the middle, hosts together.
@@ -321,9 +318,9 @@
   function buildKinds() {
     var list = $("kinds");
     clear(list);
-    kinds.forEach(function (kind) {
+    kinds.forEach(function (kind, k) {
       if (!kindCounts[kind]) return;
-      legendItem(list, state.colourBy === "kind" ? KIND_COLOURS[kind] || OTHER : null, kind, kindCounts[kind],
+      legendItem(list, state.colourBy === "kind" ? kindColour(k) : null, kind, kindCounts[kind],
         !state.hiddenKinds[kind], function (on) { state.hiddenKinds[kind] = !on; changed(); });
     });
   }

@@ -31,7 +31,7 @@ from scrapy.core.downloader.handlers._httpx import HttpxDownloadHandler
 
 from crawler.archive.capture import EXCHANGE
 from crawler.archive.records import HttpExchange
-from crawler.tor import read_tor_socks_replies
+from crawler.tor.replies import read_tor_socks_replies
 
 if TYPE_CHECKING:
     import httpx2 as httpx
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Headers
 
+__all__ = ["WHICH_HANDLER", "OnionDownloadHandler", "describe_exchange"]
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """A throw-away redis-server on a free loopback port, with a password, for the
-shared-crawl tests, benchmarks and demos. Stopped by its pid; nothing saved to disk,
+shared-crawl tests and benchmarks. Stopped by its pid; nothing saved to disk,
 unless ``appendonly=True`` (then :meth:`LocalRedis.kill` and :meth:`LocalRedis.start`
 again restart it with its data, as a crashed production Redis restarts)."""
 

@@ -1,4 +1,9 @@
-"""Extensions: check the proxy before the first request; summarize at the end."""
+"""``ProxyCheck``: the extension that checks ONION_PROXY before the first request.
+
+It runs :func:`~crawler.tor.proxy.check_proxy` when the spider opens: a proxy that is not
+there, or refuses the crawl's SOCKS5 greeting, stops the crawl with one message and the
+finish reason ``proxy_unreachable``; a SOCKS5 proxy that takes no credentials gets none.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import TYPE_CHECKING, NoReturn
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from crawler.proxy import (
+from crawler.reasons import PROXY_UNREACHABLE
+from crawler.tor.proxy import (
     HOW_TO_FIX,
     METHOD_NAMES,
     NO_AUTH,
@@ -21,11 +27,12 @@ from crawler.proxy import (
     proxy_url_from_settings,
     stream_isolation,
 )
-from crawler.reasons import PROXY_UNREACHABLE
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+
+__all__ = ["ProxyCheck"]
 
 logger = logging.getLogger(__name__)
 

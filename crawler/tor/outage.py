@@ -3,7 +3,7 @@
 :class:`MirrorOutageMiddleware` (a downloader middleware) tells a failed page from
 an unreachable mirror. When a request gets no answer from the mirror (a SOCKS
 error from Tor, privoxy's ``503 Forwarding failure``, a refused, reset or timed
-out connection: :func:`crawler.tor.unreachable_reason`), it asks the mirror
+out connection: :func:`crawler.tor.replies.unreachable_reason`), it asks the mirror
 directly with a *probe* (``/robots.txt``, through the same proxy):
 
 * the mirror answers: the failure was the page's own; Scrapy's RetryMiddleware
@@ -49,7 +49,8 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.exceptions import CrawlerError
 from crawler.reasons import MIRROR_UNREACHABLE
-from crawler.tor import Unreachable, proxy_refusal, unreachable_reason
+from crawler.tor.replies import Unreachable, proxy_refusal, unreachable_reason
+from crawler.transient import RETRY_AFTER_STATUSES
 from crawler.url.normalize import normalizer_for
 
 if TYPE_CHECKING:
@@ -64,7 +65,6 @@ __all__ = ["MirrorOutageMiddleware", "Postponed", "other_mirrors"]
 logger = logging.getLogger(__name__)
 
 PROBE = "mirror_probe"  # request.meta key of a probe
-_RETRY_AFTER_STATUSES = (429, 503)
 _WAKE_SECONDS = 1.0  # waiters look at the engine (closing?) this often
 
 
@@ -133,7 +133,7 @@ class MirrorOutageMiddleware:
             requeued = await self._no_answer(state, request, refusal)
             return requeued if requeued is not None else response
         state.answered = True  # the mirror's own answer (a 404 or 503 too): its onion service is up
-        if response.status in _RETRY_AFTER_STATUSES:
+        if response.status in RETRY_AFTER_STATUSES:
             self._honour_retry_after(state, response)
         return response
 

@@ -104,8 +104,8 @@ class StreamIsolation:
     SOCKS proxies get credentials (an HTTP proxy in front of Tor cannot pass them on),
     and an ONION_PROXY that carries its own keeps them.
 
-    One per crawl (:func:`stream_isolation`): :class:`~crawler.middlewares.OnionProxyMiddleware`
-    asks it for each request's proxy URL, and :class:`~crawler.extensions.ProxyCheck` tells it,
+    One per crawl (:func:`stream_isolation`): :class:`~crawler.tor.onionproxy.OnionProxyMiddleware`
+    asks it for each request's proxy URL, and :class:`~crawler.tor.proxycheck.ProxyCheck` tells it,
     before the first request, when the proxy takes no credentials at all.
     """
 
