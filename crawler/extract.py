@@ -38,9 +38,20 @@ from typing import Any
 import trafilatura
 from dateutil import parser as dateutil_parser
 from dateutil import tz as dateutil_tz
+from lxml import etree
 from parsel import Selector
 
-__all__ = ["Article", "extract_article", "normalize_date", "parse_date_text"]
+from crawler.exceptions import ExtractionSkipped
+
+__all__ = [
+    "PARSER_MAX_DEPTH",
+    "Article",
+    "check_size",
+    "extract_article",
+    "normalize_date",
+    "parse_date_text",
+    "utf8_size",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +62,14 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # trafilatura logs every page it finds too short; that is a fallback here, not news.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+# libxml2 keeps at most 256 levels of elements in a document parsed without XML_PARSE_HUGE
+# (xmlParserMaxDepth); trafilatura parses so, and drops without a word what lies deeper, so its text
+# of a deeper page would be cut short. parsel parses with huge_tree (2,048 levels): its tree shows it.
+# https://gitlab.gnome.org/GNOME/libxml2/-/blob/v2.14.6/include/libxml/parserInternals.h
+PARSER_MAX_DEPTH = 256
+_DEEPER_THAN_PARSER = etree.XPath("boolean(" + "/*" * (PARSER_MAX_DEPTH + 1) + ")")  # C, ~0.05 ms a page
+_ENCODE_CHUNK = 1 << 20  # a page's UTF-8 size is counted a MiB of text at a time, not in one copy
 
 
 @dataclass
@@ -70,10 +89,20 @@ def extract_article(html: str, url: str, updated_selector: str | None = None) ->
     ``updated_selector``, a site rule's CSS selector for the page's "Updated" line, gives
     ``modified`` when the page's JSON-LD and meta tags give none: the element's ``datetime``
     attribute, else its text read as a date (:func:`parse_date_text`).
+
+    Raises :class:`~crawler.exceptions.ExtractionSkipped` for a page nested deeper than
+    :data:`PARSER_MAX_DEPTH`, whose text trafilatura would cut short (``too-deep``). What a page
+    costs to extract grows with its size and its tags: :func:`check_size` bounds them, unparsed.
+
+    >>> extract_article("<div>" * 300 + "<p>Deep.</p>", "https://www.nytimes.com/a.html")
+    Traceback (most recent call last):
+    crawler.exceptions.ExtractionSkipped: too-deep: elements nested past 256 levels (the parser's limit)
     """
     if html and _SURROGATE.search(html):
         html = _SURROGATE.sub("\ufffd", html)
     selector = Selector(text=html or "<html></html>")
+    if _DEEPER_THAN_PARSER(selector.root):
+        raise ExtractionSkipped("too-deep", f"elements nested past {PARSER_MAX_DEPTH} levels (the parser's limit)")
     try:
         document = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=True
@@ -92,6 +121,44 @@ def extract_article(html: str, url: str, updated_selector: str | None = None) ->
         text=(getattr(document, "text", None) or "").strip() or _paragraphs(selector),
     )
     return article
+
+
+def check_size(html: str, max_bytes: int = 0, max_tags: int = 0) -> None:
+    """Raise :class:`~crawler.exceptions.ExtractionSkipped` when ``html`` is past ``max_bytes`` (its
+    UTF-8 size: ``too-large``) or ``max_tags`` (its ``<`` characters, an upper bound of its tags:
+    ``too-many-tags``); 0 is no limit. Both are counted without parsing and without a copy of the page.
+
+    Extraction takes about 36 times a text-heavy page's size in memory and about 0.9 KB a tag of a
+    tag-dense one (bench/bench_memory.py), so each limit bounds one of the two.
+
+    >>> check_size("<p>" * 10, max_tags=5)
+    Traceback (most recent call last):
+    crawler.exceptions.ExtractionSkipped: too-many-tags: 10 tags > EXTRACT_MAX_TAGS (5)
+    >>> check_size("<p>caf\u00e9</p>", max_bytes=12, max_tags=4) is None
+    True
+    """
+    if max_bytes and len(html) > max_bytes // 4:  # a character takes at most 4 bytes: else it is under
+        size = utf8_size(html)
+        if size > max_bytes:
+            raise ExtractionSkipped("too-large", f"{size} bytes > EXTRACT_MAX_BYTES ({max_bytes})")
+    if max_tags:
+        tags = html.count("<")
+        if tags > max_tags:
+            raise ExtractionSkipped("too-many-tags", f"{tags} tags > EXTRACT_MAX_TAGS ({max_tags})")
+
+
+def utf8_size(text: str) -> int:
+    """How many bytes ``text`` takes in UTF-8 (a lone surrogate: 3), counted a MiB at a time.
+
+    >>> utf8_size("caf\u00e9"), utf8_size("\U0001f600" * 3)
+    (5, 12)
+    """
+    if text.isascii():  # CPython knows this without looking at the text
+        return len(text)
+    return sum(
+        len(text[start : start + _ENCODE_CHUNK].encode("utf-8", "surrogatepass"))
+        for start in range(0, len(text), _ENCODE_CHUNK)
+    )
 
 
 def _meta(selector: Selector, *names: str) -> str | None:
@@ -281,7 +348,8 @@ def _zone(name: str | None, offset: int | None) -> tzinfo | int | None:
         return offset
     zone = _ZONE_NAMES.get(name.upper()) if name else None
     if isinstance(zone, str):
-        return dateutil_tz.gettz(zone)
+        found: tzinfo | None = dateutil_tz.gettz(zone)  # dateutil has no type information
+        return found
     return zone
 
 

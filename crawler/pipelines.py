@@ -2,7 +2,9 @@
 
 * :class:`ArticlePipeline` extracts the article (text, title, authors, date,
   section, language), rewrites the HTML so that every URL in it is canonical
-  and no mirror host is left, and adds a content hash.
+  and no mirror host is left, and adds a content hash. A page past what the
+  extractor handles in bounded memory (``EXTRACT_MAX_BYTES``, ``EXTRACT_MAX_TAGS``,
+  or nested deeper than its parser keeps) is stored with its HTML, not extracted.
 * :class:`StorePipeline` writes pages, links and aliases to the SQLite store
   (``STORE_PATH``) as checks of the crawl's round (a new version when the article
   changed), each committed before the item is done, and logs a summary at the end.
@@ -22,7 +24,8 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem
 
 from crawler import disk
-from crawler.extract import extract_article
+from crawler.exceptions import ExtractionSkipped
+from crawler.extract import check_size, extract_article
 from crawler.reasons import STORE_ERROR
 from crawler.rounds import RoundPlan
 from crawler.store import Store, StoreError, store_path
@@ -35,17 +38,33 @@ from crawler.url.rewrite import Rewriter
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
 
 class ArticlePipeline:
-    def __init__(self, rewriter: Rewriter) -> None:
+    """Cleans each page, in memory bounded by ``max_bytes`` and ``max_tags`` (0: no limit).
+
+    A page past either, or nested deeper than the extractor's parser keeps, is rewritten but not
+    extracted: ``extra["clean_skipped"]`` names the treatment (``"too-large: 5242880 bytes >
+    EXTRACT_MAX_BYTES (4194304)"``), the stat ``mirror/clean_skipped/<reason>`` counts it, and one
+    warning says it. (The spider reads no page past ``PAGE_MAX_BYTES``: see :mod:`crawler.spiders.mirror`.)
+    """
+
+    def __init__(
+        self, rewriter: Rewriter, max_bytes: int = 0, max_tags: int = 0, stats: StatsCollector | None = None
+    ) -> None:
         self.rewriter = rewriter
+        self.max_bytes = max_bytes
+        self.max_tags = max_tags
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
-        return cls(Rewriter(normalizer_for(crawler.settings.get("RULES_DIR"))))
+        settings = crawler.settings
+        rewriter = Rewriter(normalizer_for(settings.get("RULES_DIR")))
+        return cls(rewriter, settings.getint("EXTRACT_MAX_BYTES"), settings.getint("EXTRACT_MAX_TAGS"), crawler.stats)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         page = ItemAdapter(item)
@@ -56,7 +75,11 @@ class ArticlePipeline:
         # Two parts, each on its own: one that fails costs the page only that part.
         failed: dict[str, str] = {}
         try:
+            check_size(raw_html, self.max_bytes, self.max_tags)
             self._extract(page, raw_html)
+        except ExtractionSkipped as exc:
+            page["text"] = ""
+            self._skipped(page, exc)
         except Exception as exc:  # noqa: BLE001 - one odd page must not cost the page its record
             failed["text"] = f"{type(exc).__name__}: {exc}"
             page["text"] = ""
@@ -66,9 +89,7 @@ class ArticlePipeline:
             failed["html"] = f"{type(exc).__name__}: {exc}"
             page["html"] = ""  # never keep HTML that was not rewritten: it is full of mirror hosts
         if page.get("text") or page.get("html"):
-            page["content_hash"] = hashlib.sha256(
-                (page.get("text") or page["html"]).encode("utf-8", "surrogatepass")
-            ).hexdigest()
+            page["content_hash"] = _sha256(page.get("text") or page["html"])
         if failed:
             kept = [part for part in ("text", "html") if part not in failed]
             logger.warning(
@@ -82,6 +103,14 @@ class ArticlePipeline:
                 extra["clean_failed"] = failed
         return item
 
+    def _skipped(self, page: ItemAdapter, exc: ExtractionSkipped) -> None:
+        logger.warning("Did not extract %s (%s); stored with its HTML, without text", page.get("url"), exc)
+        extra = page.get("extra")
+        if isinstance(extra, dict):
+            extra["clean_skipped"] = str(exc)
+        if self.stats is not None:
+            self.stats.inc_value(f"mirror/clean_skipped/{exc.reason}")
+
     def _extract(self, page: ItemAdapter, raw_html: str) -> None:
         site = self.rewriter.normalizer.rules.site_for_host(urlsplit(page["url"]).hostname or "")
         article = extract_article(raw_html, page["url"], site.updated_selector if site is not None else None)
@@ -92,6 +121,17 @@ class ArticlePipeline:
         page["section"] = article.section
         page["language"] = article.language
         page["text"] = article.text
+
+
+_HASH_CHUNK = 1 << 20
+
+
+def _sha256(text: str) -> str:
+    """The SHA-256 of ``text`` in UTF-8, encoded a MiB at a time (a large page is not copied whole)."""
+    digest = hashlib.sha256()
+    for start in range(0, len(text), _HASH_CHUNK):
+        digest.update(text[start : start + _HASH_CHUNK].encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 class StorePipeline:

@@ -72,6 +72,17 @@ CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_TIMEOUT = 120
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # a news page is well under this; a mirror serving more is wrong
+# Hostile pages (crawler/samplemirror/hostile.py; figures in bench/README.md): what one page costs stays bounded
+# whatever the mirror sends. Past PAGE_MAX_BYTES a page is recorded (and archived) but not decoded or parsed;
+# past PAGE_MAX_TAGS not parsed (130-400 bytes a tag): no title, links or text either way, extra["parse_skipped"].
+PAGE_MAX_BYTES = 8 * 1024 * 1024  # a news page is 0.1-2 MB. 0: no limit
+PAGE_MAX_TAGS = 200_000  # "<" in the page; an article has a few thousand. 0: no limit
+# Only the first links of a page are read, recorded and followed (~1.3 KB and 0.08 ms a link): extra["links_capped"].
+LINKS_MAX_PER_PAGE = 5_000  # a home page has a few hundred. 0: no limit
+# Extraction takes ~36x a text-heavy page's size and ~0.9 KB a tag of a dense one: past either limit a page is
+# stored with its rewritten HTML but not extracted, extra["clean_skipped"].
+EXTRACT_MAX_BYTES = 4 * 1024 * 1024  # UTF-8 bytes. 0: no limit
+EXTRACT_MAX_TAGS = 50_000  # "<" in the page. 0: no limit
 # Onion services authenticate themselves by their address; their certificates are often self-signed.
 DOWNLOAD_VERIFY_CERTIFICATES = False
 RETRY_ENABLED = True

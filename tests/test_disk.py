@@ -29,6 +29,8 @@ pytestmark = pytest.mark.slow
 
 ARTICLES = 40
 FILL_AFTER = 12  # articles fetched before the disk is filled
+# A crawl of ARTICLES that takes a few seconds (the sample mirror answers at once): the disk fills mid-crawl.
+SLOW = {"CONCURRENT_REQUESTS": "4", "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}
 
 
 @contextlib.contextmanager
@@ -67,8 +69,8 @@ def crawl_until_full(
     """Start a crawl, fill ``disk`` once FILL_AFTER articles were fetched, and wait for the crawl to stop.
     Returns the finished process, the seconds it took to stop after the disk was full, and the filler."""
     site = build_site(ARTICLES)
-    with MirrorServer(site, delay=0.05) as server, RecordingSocks5Server(server.address) as proxy:
-        command, env = crawl_command(tmp_path, proxy.url, settings=settings, output=output)
+    with MirrorServer(site, delay=0.2) as server, RecordingSocks5Server(server.address) as proxy:
+        command, env = crawl_command(tmp_path, proxy.url, settings={**SLOW, **settings}, output=output)
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while sum(article_fetches(server, site).values()) < FILL_AFTER and time.monotonic() < deadline:
@@ -178,10 +180,15 @@ def test_the_feed_on_a_disk_that_fills_mid_crawl(tmp_path):
 
 def test_low_disk_stops_the_crawl_before_a_write_fails(tmp_path):
     with small_disk(tmp_path / "disk") as disk:
-        settings = {"DEPTH_LIMIT": "10", "STORE_PATH": str(disk / "crawl.sqlite3"), "STORE_MIN_FREE_MB": "32"}
+        settings = {
+            "DEPTH_LIMIT": "10",
+            "STORE_PATH": str(disk / "crawl.sqlite3"),
+            "STORE_MIN_FREE_MB": "32",
+            "STORE_FREE_CHECK_INTERVAL": "0.2",
+        }
         site = build_site(ARTICLES)
-        with MirrorServer(site, delay=0.05) as server, RecordingSocks5Server(server.address) as proxy:
-            command, env = crawl_command(tmp_path, proxy.url, settings=settings)
+        with MirrorServer(site, delay=0.2) as server, RecordingSocks5Server(server.address) as proxy:
+            command, env = crawl_command(tmp_path, proxy.url, settings={**SLOW, **settings})
             process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
             while sum(article_fetches(server, site).values()) < FILL_AFTER and process.poll() is None:
                 time.sleep(0.02)

@@ -10,6 +10,7 @@ would take the others' frontier with it): clearing is this explicit command.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from crawler.cli import ProjectCommand
 from crawler.logmask import mask_secrets
@@ -36,7 +37,7 @@ class Command(ProjectCommand):
         from crawler.shared import redis, redis_from_settings, shared_key
 
         server = redis_from_settings(self.settings)
-        key = lambda suffix: shared_key(self.settings, opts.spider, suffix)  # noqa: E731
+        key = partial(shared_key, self.settings, opts.spider)  # key(suffix): one of this spider's keys
         try:
             keys = [key("requests"), key("dupefilter"), key("retry"), key("retry:requests"), key("retry:rounds")]
             keys += [k.decode() for k in server.scan_iter(match=key("claims:*"))]

@@ -150,7 +150,7 @@ class _RecordingService(Endpoint):
         return self.upstreams.get(port, self.upstream)
 
     def _bound_address(self) -> tuple[str, int]:
-        return self._listener.getsockname()[:2]
+        return _address(self._listener.getsockname())
 
     def allows(self, host: str) -> bool:
         """Whether requests for ``host`` are forwarded (case-insensitive)."""
@@ -275,13 +275,18 @@ def _address(value: Any) -> Address:
     return str(host), int(port)
 
 
-_local = threading.local()
+class _ThreadSockets(threading.local):
+    """Each thread sees its own ``socks``, made empty the first time it looks."""
+
+    def __init__(self) -> None:
+        self.socks: list[socket.socket] = []
+
+
+_local = _ThreadSockets()
 
 
 def _thread_socks() -> list[socket.socket]:
     """Sockets opened by the current worker thread (closed when it finishes)."""
-    if not hasattr(_local, "socks"):
-        _local.socks = []
     return _local.socks
 
 

@@ -15,6 +15,10 @@ has validators; each request's headers and status are recorded
 (:attr:`MirrorServer.conditional`, :attr:`MirrorServer.statuses`).  The site
 can be swapped while serving (:meth:`MirrorServer.set_site`), so one server
 answers a first crawl with one edition and a recrawl with the next.
+
+Opt-in (``hostile=True``), it also serves the hostile pages of :mod:`.hostile` (a gzip
+bomb, deep nesting, a huge page, a page of many links, a tag soup, an unknown charset,
+a body shorter than its ``Content-Length``), linked from their hub, ``/hostile/``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections import Counter
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import hostile as hostile_pages
 from ._endpoint import Endpoint
 from .outage import Outage
 from .site import MIRROR_V3, SampleSite
@@ -61,8 +66,8 @@ class RequestRecord(tuple[str, str, str]):
         record.status = None
         return record
 
-    def __getnewargs__(self) -> tuple[str, str, str, str]:  # type: ignore[override]
-        return (*self, self.scheme)  # type: ignore[return-value]
+    def __getnewargs__(self) -> tuple[str, str, str, str]:
+        return (*self, self.scheme)
 
     @property
     def method(self) -> str:
@@ -103,6 +108,7 @@ class MirrorServer(Endpoint):
     the flaky-page state and ``max_in_flight``.  ``https_redirect=True``
     (requires ``tls``) answers every plain-HTTP request -- ``robots.txt``
     included -- with ``301`` to ``https://<Host><path>`` and an empty body.
+    ``hostile=True`` answers the paths of :mod:`.hostile` before the site does.
     """
 
     def __init__(
@@ -115,6 +121,7 @@ class MirrorServer(Endpoint):
         https_redirect: bool = False,
         tls_port: int = 0,
         outage: Outage | None = None,
+        hostile: bool = False,
     ) -> None:
         if https_redirect and not tls:
             raise ValueError("https_redirect=True needs tls=True")
@@ -123,6 +130,7 @@ class MirrorServer(Endpoint):
         self.outage = outage
         """Counts the articles served with 200 and starts when its count is reached (see :mod:`.outage`)."""
         self.tls = tls
+        self.hostile = hostile
         self.https_redirect = https_redirect
         self.requests: list[RequestRecord] = []
         self.request_times: list[tuple[float, str]] = []
@@ -288,7 +296,9 @@ class MirrorServer(Endpoint):
             if redirect:
                 status = 301
                 return 301, {"Location": f"https://{_hostname(host) or MIRROR_V3}{target}"}, b""
-            response = site.render(target, attempt, record.headers)
+            response = (hostile_pages.render(target) if self.hostile else None) or site.render(
+                target, attempt, record.headers
+            )
             status = response[0]
             return response
         finally:
@@ -368,12 +378,14 @@ def _make_handler(server: MirrorServer, scheme: str = "http") -> type[BaseHTTPRe
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            if status != 304:  # a 304 has no body, and no Content-Length of its own
+            if status != 304 and "Content-Length" not in headers:  # a 304 has no body, nor a length of its own
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if with_body:
                 self.wfile.write(body)
             self.wfile.flush()
+            if headers.get("Content-Length", str(len(body))) != str(len(body)):
+                self.close_connection = True  # a body shorter than declared: the client sees the connection end
             if server.outage is not None and status == 200 and server.site.is_article(self.path):
                 server.outage.article_served()
 

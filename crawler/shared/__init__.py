@@ -33,6 +33,7 @@ Module for module as scrapy-redis 0.9.1, which it subclasses: :mod:`.connection`
 :mod:`.scheduler`, and :mod:`.concurrency` and :mod:`.retry` (which scrapy-redis lacks).
 """
 
+from crawler.exceptions import UnsafeRequest
 from crawler.reasons import REDIS_LOST, REDIS_UNREACHABLE
 from crawler.shared.concurrency import SharedConcurrencyMiddleware
 from crawler.shared.connection import RedisHealth, redis, redis_from_settings, shared_key
@@ -40,7 +41,7 @@ from crawler.shared.dupefilter import SharedDupeFilter
 from crawler.shared.queue import ClaimingQueue
 from crawler.shared.retry import RetrySet
 from crawler.shared.scheduler import RefusingScheduler, SharedScheduler
-from crawler.shared.serializer import JsonRequestSerializer, UnsafeRequest
+from crawler.shared.serializer import JsonRequestSerializer
 
 __all__ = [
     "REDIS_LOST",

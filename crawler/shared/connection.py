@@ -21,6 +21,10 @@ try:  # the optional extra: pip install '.[distributed]'
 except ImportError:  # pragma: no cover - exercised only without the extra
     redis = None  # type: ignore[assignment]
 
+# redis is exported with the rest: the shared modules catch its errors through this one
+# import, which is None without the extra.
+__all__ = ["RedisHealth", "redis", "redis_from_settings", "shared_key"]
+
 logger = logging.getLogger(__name__)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy import Request
 
@@ -14,6 +14,7 @@ from crawler.shared.rounds import seen_key
 
 if TYPE_CHECKING:
     from scrapy import Spider
+    from scrapy.utils.request import RequestFingerprinterProtocol
 
 
 try:  # the optional extra: pip install '.[distributed]'
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 class SharedDupeFilter(RFPDupeFilter):
     """scrapy-redis's Redis set of fingerprints, computed by the crawler's fingerprinter."""
 
-    fingerprinter: Any = None
+    fingerprinter: RequestFingerprinterProtocol  # the crawler's, set by from_spider
 
     @classmethod
     def from_spider(cls, spider: Spider) -> SharedDupeFilter:

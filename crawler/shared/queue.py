@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from scrapy import Request
 
-from crawler.shared.serializer import UnsafeRequest
+from crawler.exceptions import UnsafeRequest
 
 if TYPE_CHECKING:
     pass
@@ -46,11 +46,12 @@ return #claims / 2
 class ClaimingQueue(PriorityQueue):
     """scrapy-redis's priority queue; a pop moves the request into the worker's claims."""
 
-    def pop_claimed(self, claims_key: str) -> tuple[Request | None, bytes | None]:
+    def pop_claimed(self, claims_key: str) -> tuple[Request, bytes] | None:
+        """The next request and its queue member, now in ``claims_key``; None if the queue is empty."""
         while True:
             member = self.server.eval(_POP_AND_CLAIM, 2, self.key, claims_key)
             if member is None:
-                return None, None
+                return None
             try:
                 return self._decode_request(member), member
             except UnsafeRequest as exc:

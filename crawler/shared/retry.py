@@ -210,7 +210,8 @@ class RetrySet:
         first = self.server.zrange(self.key, 0, 0, withscores=True)
         if not first or math.isinf(first[0][1]):
             return math.inf
-        return max(first[0][1] - time.time(), 0.0)
+        score: float = first[0][1]  # zrange withscores=True gives (member, float score) pairs
+        return max(score - time.time(), 0.0)
 
     def waiting(self, seconds: float) -> None:
         """The queue is dry and an entry is due in ``seconds``: say so once."""

@@ -24,7 +24,7 @@ from crawler.logmask import mask_secrets
 from crawler.reasons import REDIS_LOST, REDIS_UNREACHABLE
 from crawler.rounds import RoundPlan
 from crawler.shared.connection import RedisHealth, redis, redis_from_settings, shared_key
-from crawler.shared.queue import _SEEN_THEN_PUSH
+from crawler.shared.queue import _SEEN_THEN_PUSH, ClaimingQueue
 from crawler.shared.retry import RetrySet
 from crawler.shared.rounds import finish_shared_round
 from crawler.shared.serializer import JsonRequestSerializer
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.statscollectors import StatsCollector
 
 
 try:  # the optional extra: pip install '.[distributed]'
@@ -61,6 +62,11 @@ def _refuse_to_start(spider: Spider | None = None) -> None:
 class SharedScheduler(RedisScheduler):
     """scrapy-redis's scheduler with claims, heartbeats, persistence, joint closing, and the
     requests that failed transiently fetched again (:class:`~crawler.shared.retry.RetrySet`)."""
+
+    # Set by from_crawler: scrapy-redis's scheduler keeps no crawler, and its stats are None till then.
+    crawler: Crawler
+    stats: StatsCollector
+    queue: ClaimingQueue  # built by open() from queue_cls, which from_crawler sets to ClaimingQueue
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
@@ -221,12 +227,13 @@ class SharedScheduler(RedisScheduler):
         if getattr(self, "queue", None) is None or self.health.down:
             return None
         try:
-            request, member = self.queue.pop_claimed(self.claims_key)
+            popped = self.queue.pop_claimed(self.claims_key)
         except redis.RedisError as exc:
             self.health.failed(exc)
             return None
-        if request is None:
+        if popped is None:
             return None
+        request, member = popped
         self.claimed[self.df.request_fingerprint(request).encode()] = member
         self.stats.inc_value("scheduler/dequeued/redis")
         return request

@@ -7,12 +7,12 @@
 * :mod:`.summary` -- what a store holds, in figures.
 """
 
+from crawler.exceptions import StoreError
 from crawler.store.database import (
     DEFAULT_PATH,
     PAGE_COLUMNS,
     SCHEMA_VERSION,
     Store,
-    StoreError,
     store_path,
 )
 from crawler.transient import TRANSIENT_STATUSES, is_transient

@@ -427,9 +427,10 @@ class Store:
 
     def last_round(self) -> tuple[int, str, str | None, str | None] | None:
         """``(round, started_at, finished_at, outcome)`` of the newest round, or None."""
-        return self.db.execute(
+        row: tuple[int, str, str | None, str | None] | None = self.db.execute(
             "SELECT round, started_at, finished_at, outcome FROM rounds ORDER BY round DESC LIMIT 1"
         ).fetchone()
+        return row
 
     def begin_round(self, now: str | None = None, *, new: bool | None = None, number: int | None = None) -> Round:
         """The round a run works on: the last one again when it was interrupted (``new``

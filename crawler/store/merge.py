@@ -62,14 +62,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.exceptions import ExportError
+from crawler.exceptions import ExportError, StoreError
 from crawler.store.database import (
     PAGE_COLUMNS,
     REMOVED_STATUSES,
     STORE_COLUMNS,
     Check,
     Store,
-    StoreError,
 )
 from crawler.transient import transient_sql
 

@@ -29,6 +29,7 @@ class Summary:
     rounds: int = 0  # runs of the crawl over the store (crawler.rounds)
     last_round: LastRound | None = None
     versions: int = 0  # distinct versions of all articles (a page first fetched is one)
+    running_round: int | None = None  # the round of the crawl that summarizes (its end is recorded next)
 
 
 @dataclass
@@ -73,6 +74,7 @@ def summarize(store: Store, stats: Mapping[str, Any] | None = None, top: int = 1
         aliases=db.execute("SELECT COUNT(*) FROM aliases").fetchone()[0],
         duplicate_requests=stats.get("dupefilter/filtered"),
         parameters_stripped=stats.get("mirror/params_stripped"),
+        running_round=stats.get("mirror/round"),
         links_by_kind=dict(db.execute("SELECT kind, COUNT(*) FROM links GROUP BY kind ORDER BY kind")),
         most_linked=[(url, n) for url, n in most_linked],
         aliases_by_reason=dict(db.execute("SELECT reason, COUNT(*) FROM aliases GROUP BY reason ORDER BY reason")),
@@ -108,7 +110,12 @@ def format_summary(summary: Summary) -> str:
         lines.append(f"parameters stripped:   {summary.parameters_stripped} (tracking parameters in links)")
     last = summary.last_round
     if last is not None:
-        state = f"finished {last.finished_at}" if last.finished_at else f"interrupted ({last.outcome or 'killed'})"
+        if last.finished_at:
+            state = f"finished {last.finished_at}"
+        elif last.number == summary.running_round:
+            state = "this run's, now closing"
+        else:
+            state = f"interrupted ({last.outcome or 'killed'})"
         found = ", ".join(f"{outcome} {count}" for outcome, count in last.checks.items()) or "no check yet"
         lines.append(f"rounds:                {summary.rounds}; round {last.number} started {last.started_at}, {state}")
         lines.append(f"last round's checks:   {last.changed} changed; {found}")

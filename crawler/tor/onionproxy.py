@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.context import CrawlContext
-from crawler.tor.proxy import ProxyConfigError, StreamIsolation, proxy_url_from_settings, stream_isolation
+from crawler.exceptions import ProxyConfigError
+from crawler.tor.proxy import StreamIsolation, proxy_url_from_settings, stream_isolation
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

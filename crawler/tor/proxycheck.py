@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
+from crawler.exceptions import ProxyConfigError
 from crawler.reasons import PROXY_UNREACHABLE
 from crawler.tor.proxy import (
     HOW_TO_FIX,
@@ -20,7 +21,6 @@ from crawler.tor.proxy import (
     NO_AUTH,
     ProxyAddress,
     ProxyCheckResult,
-    ProxyConfigError,
     StreamIsolation,
     check_proxy,
     parse_proxy,

@@ -162,7 +162,7 @@ def read_tor_socks_replies() -> None:
             raise
 
     loads.reads_tor_codes = True  # type: ignore[attr-defined]
-    socks5.SOCKS5Reply.loads = staticmethod(loads)  # type: ignore[method-assign,assignment]
+    socks5.SOCKS5Reply.loads = staticmethod(loads)  # type: ignore[method-assign]
 
 
 def _causes(exception: BaseException) -> list[BaseException]:

@@ -38,20 +38,10 @@ from functools import lru_cache
 from ipaddress import IPv6Address
 from urllib.parse import quote_plus, unquote_plus, unquote_to_bytes, urljoin, urlsplit
 
-# w3lib's own path steps (w3lib 2.5, private names): canonicalize_url does these to a path,
-# after parsing the whole URL again. Calling them on the path alone gives the same path at
-# a third of the cost; the differential property test (tests/test_properties.py) holds us to it.
-from w3lib.url import (  # type: ignore[attr-defined]
-    _PATH_SAFE_CHARS,
-    _PATH_SAFEST_CHARS,
-    _quote,
-    _quote_into,
-    _remove_dot_segments,
-    _unquotepath,
-    canonicalize_url,
-)
+from w3lib.url import canonicalize_url
 
 from crawler.exceptions import InvalidUrl, NoMirror
+from crawler.url._w3lib import PATH_SAFE_CHARS, PATH_SAFEST_CHARS, quote, remove_dot_segments, unquote_path
 from crawler.url.rules import Mirror, Rules, Site, load_rules
 from crawler.url.scan import common_url_parts
 
@@ -555,13 +545,17 @@ def _canonical_form(scheme: str, netloc: str, path: str, pairs: list[str], log: 
 
 def _w3lib_path(path: str) -> str | None:
     """The path as w3lib's canonicalize_url writes it, or None when only w3lib itself
-    will do (``;`` params, a stray ``%`` whose result needs a fixed point)."""
+    will do (``;`` params, a stray ``%`` whose result needs a fixed point).
+
+    canonicalize_url does these steps to a path after parsing the whole URL again; doing them
+    on the path alone gives the same path at a third of the cost. They are private in w3lib,
+    so owned in :mod:`crawler.url._w3lib`; the differential property test
+    (tests/test_properties.py) holds us to w3lib's answer.
+    """
     if ";" in path or ("%" in path and _STRAY_PERCENT_RE.search(path)):
         return None
-    safe = bytearray()
-    _quote_into(path.encode(), safe, _PATH_SAFEST_CHARS)
-    out: str = _quote(_unquotepath(safe.decode()), _PATH_SAFE_CHARS).decode()
-    return _remove_dot_segments(out) if out.startswith("/") else out
+    out = quote(unquote_path(quote(path.encode(), PATH_SAFEST_CHARS)), PATH_SAFE_CHARS)
+    return remove_dot_segments(out) if out.startswith("/") else out
 
 
 # The escapes w3lib's path steps keep as they are (upper-case, a byte they do not decode),

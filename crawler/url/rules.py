@@ -571,7 +571,7 @@ def _parse_mirror(path: Path, index: int, entry: Any, site_key: str, domains: tu
 
 def _dated(path: Path, prefix: str, entry: Mapping[str, Any], key: str, source_key: str) -> str:
     """A ``"YYYY-MM-DD"`` date (or "") that comes with its source: one without the other is a mistake."""
-    value = entry.get(key, "")
+    value: str = entry.get(key, "")  # a str: _check_table has checked the entry against its schema
     if bool(value) != bool(entry.get(source_key)):
         missing = source_key if value else key
         raise RuleError(path, f"{prefix}{missing}", f"missing: {key} and {source_key} go together")

@@ -165,11 +165,11 @@ class Chromium:
                 return event
         deadline = time.monotonic() + timeout
         while True:
-            event = json.loads(self.socket.recv(timeout=max(0.01, deadline - time.monotonic())))
-            if event.get("method") == method and event.get("sessionId") == session:
-                return event
-            if "method" in event:
-                self.events.append(event)
+            received: dict[str, Any] = json.loads(self.socket.recv(timeout=max(0.01, deadline - time.monotonic())))
+            if received.get("method") == method and received.get("sessionId") == session:
+                return received
+            if "method" in received:
+                self.events.append(received)
 
     def open(self, path: str | Path, timeout: float = 60) -> Page:
         """Open ``path`` (a file) in a new tab, every request of the tab recorded; returns when loaded."""

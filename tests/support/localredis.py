@@ -16,7 +16,8 @@ from types import TracebackType
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # an AF_INET socket's name is (host, port)
+        return port
 
 
 class LocalRedis:
