@@ -40,7 +40,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -60,6 +59,7 @@ from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server,
 from crawler.samplemirror.crawls import scrapy_command  # noqa: E402
 from crawler.samplemirror.hostile import HOSTILE_PAGES, HUB_PATH  # noqa: E402
 from tests.crawling import FAST, read_items  # noqa: E402
+from tests.support.peak import run_with_peak  # noqa: E402
 
 BOUND_MIB = 512  # docs/crawl.md, "Hostile pages"; tests/test_hostile.py holds a crawl to it
 BOUNDS = ("PAGE_MAX_BYTES", "PAGE_MAX_TAGS", "LINKS_MAX_PER_PAGE", "EXTRACT_MAX_BYTES", "EXTRACT_MAX_TAGS")
@@ -68,15 +68,8 @@ CRAWL_TIMEOUT = 900.0
 TREATMENTS = ("parse_skipped", "links_capped", "clean_skipped")
 HUGE_COPIES = 16  # a mirror whose every answer is the 30 MiB page
 
+
 # The crawl as the runner's only child; then its peak RSS (KiB) on stdout.
-PEAK_OF_CHILD = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-    "sys.exit(code)\n"
-)
-
-
 @dataclass(frozen=True)
 class Contestant:
     name: str
@@ -103,31 +96,16 @@ def run_crawl(contestant: Contestant, proxy_url: str) -> Result:
         command, env = scrapy_command(
             ["crawl", "mirror", "-a", f"start_urls={start}", "-o", "pages.jsonl:jsonl"], settings
         )
-        started = time.perf_counter()
-        runner = subprocess.Popen(
-            [sys.executable, "-c", PEAK_OF_CHILD, *command],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = runner.communicate(timeout=CRAWL_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(runner.pid, signal.SIGKILL)
-            stdout, stderr = runner.communicate()
-        wall = time.perf_counter() - started
-        if runner.returncode != 0 or "Traceback" in stderr:
-            print(f"  [{contestant.name}] exit {runner.returncode}; stderr tail:\n{stderr[-2000:]}")
+        run = run_with_peak(command, timeout=CRAWL_TIMEOUT, cwd=workdir, env=env)
+        if run.returncode != 0 or "Traceback" in run.stderr:
+            print(f"  [{contestant.name}] exit {run.returncode}; stderr tail:\n{run.stderr[-2000:]}")
         return Result(
-            peak_mib=int(stdout.split()[-1]) / 1024 if stdout.split() else float("nan"),
-            wall=wall,
+            peak_mib=run.peak_mib,
+            wall=run.seconds,
             ok=_count(workdir, "status = 200"),
             failed=_count(workdir, "status IS NULL"),
             treatments=_treatments(workdir),
-            returncode=runner.returncode,
+            returncode=run.returncode,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -6,13 +6,8 @@ peak RSS stays under :data:`BOUND_MIB`, the bound docs/crawl.md states (figures:
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections import Counter
 from types import SimpleNamespace
 
@@ -23,6 +18,7 @@ from crawler import settings as defaults
 from crawler.samplemirror import MIRROR_V3, MirrorServer, RecordingSocks5Server, build_site, canonical, hosts_asked
 from crawler.samplemirror.hostile import HOSTILE_PAGES, HUB_PATH, LINK_COUNT
 from tests.crawling import crawl_command, read_dns_log, read_items
+from tests.support.peak import run_with_peak
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +26,9 @@ BOUND_MIB = 512
 """A crawl's peak RSS on pages like these (docs/crawl.md, "Hostile pages"; bench/bench_memory.py: 343-365 MiB)."""
 CRAWL_SECONDS = 60
 
+
 # Runs the crawl as its only child, then prints the child's peak RSS (KiB): getrusage(RUSAGE_CHILDREN)
 # of a process whose one child has ended is that child's own VmHWM, measured by the kernel.
-_PEAK_OF_CHILD = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-    "sys.exit(code)\n"
-)
-
-
 @pytest.fixture(scope="module")
 def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """One crawl from the hub of the hostile pages, with the project's default bounds and an archive;
@@ -48,22 +37,7 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     with MirrorServer(build_site(), hostile=True) as server, RecordingSocks5Server(server.address) as proxy:
         start = f"http://{MIRROR_V3}{HUB_PATH}"
         command, env = crawl_command(workdir, proxy.url, start=start, settings={"DEPTH_LIMIT": "1", "WARC_DIR": "warc"})
-        started = time.monotonic()
-        runner = subprocess.Popen(
-            [sys.executable, "-c", _PEAK_OF_CHILD, *command],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # on a timeout, the crawl goes with its runner
-        )
-        try:
-            stdout, stderr = runner.communicate(timeout=CRAWL_SECONDS * 2)
-        except subprocess.TimeoutExpired:
-            os.killpg(runner.pid, signal.SIGKILL)
-            stdout, stderr = runner.communicate()
-        seconds = time.monotonic() - started
+        run = run_with_peak(command, timeout=CRAWL_SECONDS * 2, cwd=workdir, env=env)
         asked = hosts_asked(proxy)
     store = sqlite3.connect(workdir / "crawl.sqlite3")
     try:
@@ -79,10 +53,10 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
                 if record.rec_type == "response":
                     archived[record.rec_headers.get_header("WARC-Target-URI")] = record.length
     return SimpleNamespace(
-        returncode=runner.returncode,
-        stderr=stderr,
-        seconds=seconds,
-        peak_mib=int(stdout.split()[-1]) / 1024 if stdout.split() else float("inf"),
+        returncode=run.returncode,
+        stderr=run.stderr,
+        seconds=run.seconds,
+        peak_mib=run.peak_mib if run.peak_mib == run.peak_mib else float("inf"),  # nan: killed
         pages={url: dict(zip(("status", "error", "html", "text"), rest, strict=True)) for url, *rest in rows},
         links=links,
         items=items,
