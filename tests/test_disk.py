@@ -249,15 +249,17 @@ def test_a_truncated_request_queue_and_state_in_jobdir(tmp_path):
     site = build_site(12)
     settings = {"DEPTH_LIMIT": "10", "JOBDIR": "job"}
     with MirrorServer(site) as server, RecordingSocks5Server(server.address) as proxy:
-        command, env = crawl_command(tmp_path, proxy.url, settings=settings)
-        server.delay = 0.2
+        # Two requests at a time, 0.3 s each: the crawl is still running when its queue is on disk.
+        slow = {**settings, "CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
+        command, env = crawl_command(tmp_path, proxy.url, settings=slow)
+        server.delay = 0.3
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
         queue = tmp_path / "job" / "requests.queue"
         deadline = time.monotonic() + 60
         while not [path for path in queue.glob("*") if path.stat().st_size] and time.monotonic() < deadline:
             time.sleep(0.05)
         process.kill()
-        process.wait(timeout=30)
+        assert process.wait(timeout=30) == -9  # killed mid-crawl, not finished
         damaged = [path for path in [*queue.rglob("*"), tmp_path / "job" / "requests.seen"] if path.is_file()]
         assert damaged, "Scrapy wrote no queue in JOBDIR"
         for path in damaged:
