@@ -144,7 +144,6 @@ class StorePipeline:
         self.min_text_ratio = crawler.settings.getfloat("RECRAWL_MIN_TEXT_RATIO")
         self.store: Store | None = None
         self.writer: StoreWriter | None = None
-        self.failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:

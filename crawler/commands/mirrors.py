@@ -53,7 +53,7 @@ from crawler.tor.proxy import (
     parse_proxy,
     proxy_url_from_settings,
 )
-from crawler.tor.replies import proxy_refusal, read_tor_socks_replies, unreachable_reason
+from crawler.tor.replies import exception_chain, proxy_refusal, read_tor_socks_replies, unreachable_reason
 from crawler.url.normalize import normalizer_for
 from crawler.url.rules import Mirror, Rules, Site
 
@@ -360,7 +360,7 @@ def _why(exc: BaseException, timeout: float) -> dict[str, Any]:
     """Why a check got no answer, in words (Tor's SOCKS reply where there is one)."""
     import httpx2 as httpx
 
-    causes = _causes(exc)
+    causes = exception_chain(exc)
     if any(isinstance(c, TimeoutError | httpx.TimeoutException) for c in causes):
         return {"reason": f"no answer within {timeout:g} s (timed out)"}
     tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
@@ -370,12 +370,3 @@ def _why(exc: BaseException, timeout: float) -> dict[str, Any]:
     if unreachable is not None:
         return {"reason": unreachable.reason, "socks_code": unreachable.socks_code}
     return {"reason": f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__}
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen

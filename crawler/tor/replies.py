@@ -34,6 +34,7 @@ __all__ = [
     "TorSocksError",
     "Unreachable",
     "describe_socks_reply",
+    "exception_chain",
     "is_permanent",
     "proxy_refusal",
     "read_tor_socks_replies",
@@ -103,7 +104,7 @@ def unreachable_reason(exception: BaseException) -> Unreachable | None:
 
     if isinstance(exception, IgnoreRequest | UnsupportedURLSchemeError):
         return None
-    for cause in _causes(exception):
+    for cause in exception_chain(exception):
         if isinstance(cause, TorSocksError):
             return Unreachable(describe_socks_reply(cause.code), cause.code)
     message = str(exception)
@@ -111,12 +112,15 @@ def unreachable_reason(exception: BaseException) -> Unreachable | None:
     for words, code in _HTTPCORE_WORDS.items():
         if f"could not connect: {words}" in lowered:
             return Unreachable(describe_socks_reply(code), code)
-    if any(type(cause).__name__ == "ConnectError" and "http" in type(cause).__module__ for cause in _causes(exception)):
+    if any(
+        type(cause).__name__ == "ConnectError" and "http" in type(cause).__module__
+        for cause in exception_chain(exception)
+    ):
         # httpx could not open a connection to the proxy itself (Tor restarting, privoxy gone).
         return Unreachable(
             f"the proxy does not accept connections ({_first_line(message)}): is Tor running?", from_proxy=True
         )
-    if any(type(cause).__name__ == "ProxyError" for cause in _causes(exception)):
+    if any(type(cause).__name__ == "ProxyError" for cause in exception_chain(exception)):
         # An HTTP proxy refused the CONNECT (privoxy: "503 Forwarding failure").
         return Unreachable(f"the proxy says {_first_line(message)}", from_proxy=True)
     if isinstance(exception, OSError | TimeoutError) or _is_download_failure(exception):
@@ -165,7 +169,8 @@ def read_tor_socks_replies() -> None:
     socks5.SOCKS5Reply.loads = staticmethod(loads)  # type: ignore[method-assign]
 
 
-def _causes(exception: BaseException) -> list[BaseException]:
+def exception_chain(exception: BaseException) -> list[BaseException]:
+    """``exception`` and what caused it (``__cause__``, else ``__context__``), outermost first."""
     seen: list[BaseException] = []
     current: BaseException | None = exception
     while current is not None and current not in seen:
